@@ -1,0 +1,59 @@
+"""Navette's web shell: `create_app()` wires settings, database, accounts and blueprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from webapp import config as settings
+
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. Only wiring here: no migration, no network, no table creation."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(settings.settings_from_env(app.instance_path))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a slow reader must not lose the form they were filling in
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_FAILURE_WINDOW_SECONDS=600,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.secret_key_from_instance(app.instance_path)
+    app.config["DATABASE_URL"] = settings.sqlite_url_in_instance(
+        app.config["DATABASE_URL"], app.root_path
+    )
+
+    from webapp import auth, db, errors, fr
+
+    db.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    fr.init_app(app)
+
+    from webapp.agenda import bp as agenda_bp
+    from webapp.animation import bp as animation_bp
+    from webapp.bookings import bp as bookings_bp
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(agenda_bp)
+    app.register_blueprint(bookings_bp)
+    app.register_blueprint(animation_bp, url_prefix="/animation")
+
+    from webapp.demo import demo_command
+
+    app.cli.add_command(demo_command)
+    return app

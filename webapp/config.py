@@ -1,0 +1,53 @@
+"""Settings of the web shell, read from the environment with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/navette.sqlite3"
+
+
+def settings_from_env(instance_path: str) -> dict[str, object]:
+    """Return the settings a deployment controls through environment variables."""
+    env = os.environ
+    return {
+        "DATABASE_URL": env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),
+        "MAIL_USE_SSL": env.get("MAIL_USE_SSL", "") in ("1", "true", "yes"),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "navette@localhost"),
+        "DEFAULT_CENTRE": env.get("NAVETTE_DEFAULT_CENTRE") or None,
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+    }
+
+
+def secret_key_from_instance(instance_path: str) -> str:
+    """Read the instance secret key, generating it on first run.
+
+    The key must never live in the repository, so it is kept in the (git-ignored) instance
+    folder, readable by its owner only.
+    """
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def sqlite_url_in_instance(url: str, root_path: str) -> str:
+    """Make a relative SQLite path relative to the project root, not to the current directory."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        relative = url[len(prefix) :]
+        absolute = Path(root_path).parent / relative
+        absolute.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(absolute)
+    return url

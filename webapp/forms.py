@@ -1,0 +1,78 @@
+"""Shared forms. Every form derives from `NavetteForm`, so its messages are in French."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+MAX_COMPANIONS = 3
+
+
+class NavetteForm(FlaskForm):
+    """A Flask-WTF form (CSRF-protected) whose built-in messages are in French."""
+
+    class Meta:
+        locales = ("fr_FR", "fr")
+
+        def get_translations(self, form: Any) -> Any:
+            from wtforms.i18n import get_translations
+
+            return get_translations(self.locales)
+
+
+def int_choice(value: Any) -> int | None:
+    """Coerce a select's value to int, leaving junk to the validator instead of crashing."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class BookingForm(NavetteForm):
+    """Booking a place at a session (carers, older people, and animators on the phone).
+
+    The view fills `person_id.choices` with the persons the user may book for, and may prefill
+    `pickup_address` from the chosen person. `confirmed` is set by the confirmation step.
+    """
+
+    person_id = SelectField(
+        "Pour qui ?",
+        coerce=int_choice,
+        validate_choice=True,
+        validators=[InputRequired("Choisissez la personne qui participera.")],
+    )
+    companions = IntegerField(
+        "Nombre d'accompagnants",
+        description=f"Personnes qui viennent avec elle (de 0 à {MAX_COMPANIONS}).",
+        default=0,
+        validators=[
+            InputRequired("Indiquez un nombre, 0 si personne ne l'accompagne."),
+            NumberRange(0, MAX_COMPANIONS, f"Indiquez un nombre entre 0 et {MAX_COMPANIONS}."),
+        ],
+        render_kw={"inputmode": "numeric", "min": 0, "max": MAX_COMPANIONS},
+    )
+    transport_out = BooleanField("Besoin d'être conduit(e) à l'activité (aller)")
+    transport_back = BooleanField("Besoin d'être raccompagné(e) à la maison (retour)")
+    pickup_address = StringField(
+        "Adresse où venir la chercher",
+        description="Adresse de la personne. Changez-la seulement pour cette fois.",
+        validators=[Optional(), Length(max=300, message="Adresse trop longue (300 caractères).")],
+        render_kw={"autocomplete": "street-address"},
+    )
+    confirmed = HiddenField(default="")
+
+    def validate_pickup_address(self, field: StringField) -> None:
+        wants_transport = self.transport_out.data or self.transport_back.data
+        if wants_transport and not (field.data or "").strip():
+            raise ValidationError("Indiquez l'adresse où le véhicule viendra la chercher.")
+
+
+class CycleForm(BookingForm):
+    """Joining every remaining session of a recurring workshop: same questions as a booking."""
+
+
+class ConfirmForm(NavetteForm):
+    """A form with nothing but its CSRF token, for one-button confirmations (e.g. cancelling)."""

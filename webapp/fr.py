@@ -1,0 +1,55 @@
+"""French wording of dates, times and counts, as template filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def fr_date(value: dt.date, with_year: bool = False) -> str:
+    """'mardi 24 novembre' (with the year on demand: 'mardi 24 novembre 2026')."""
+    day = "1er" if value.day == 1 else str(value.day)
+    text = f"{DAYS[value.weekday()]} {day} {MONTHS[value.month - 1]}"
+    return f"{text} {value.year}" if with_year else text
+
+
+def fr_time(value: dt.time | dt.datetime) -> str:
+    """'14 h 30'."""
+    return f"{value.hour} h {value.minute:02d}"
+
+
+def fr_when(starts_at: dt.datetime, ends_at: dt.datetime | None = None) -> str:
+    """'mardi 24 novembre, 14 h 30 – 16 h 00'."""
+    text = f"{fr_date(starts_at)}, {fr_time(starts_at)}"
+    if ends_at is not None:
+        text += f" – {fr_time(ends_at)}"
+    return text
+
+
+def plural(count: int, singular: str, plural_form: str) -> str:
+    """'1 place', '3 places'."""
+    return f"{count} {singular if count in (0, 1) else plural_form}"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(fr_date, "fr_date")
+    app.add_template_filter(fr_time, "fr_time")
+    app.add_template_global(fr_when, "fr_when")
+    app.add_template_global(plural, "plural")

@@ -1,0 +1,53 @@
+"""Sending e-mail through SMTP, configured by settings.
+
+Without MAIL_SERVER (the default on a developer's machine) messages are written to the log
+instead of being sent. Inside a request, `send_mail` waits for the request's transaction to be
+committed, so nobody receives news of something that was rolled back.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app, has_request_context
+
+from webapp.db import after_commit
+
+
+def build_message(to: str, subject: str, body: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content(body)
+    return msg
+
+
+def send_mail(to: str, subject: str, body: str) -> None:
+    """Send a plain-text e-mail (after commit when called during a request)."""
+    msg = build_message(to, subject, body)
+    if has_request_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        after_commit(lambda: _deliver(app.config, app.logger, msg))
+    else:
+        _deliver(current_app.config, current_app.logger, msg)
+
+
+def _deliver(config: dict, logger, msg: EmailMessage) -> None:  # type: ignore[no-untyped-def, type-arg]
+    server = config.get("MAIL_SERVER")
+    if not server:
+        logger.warning("E-mail non envoyé (MAIL_SERVER absent) :\n%s", msg.as_string())
+        return
+    port = int(config.get("MAIL_PORT") or 25)
+    smtp_class = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
+    try:
+        with smtp_class(server, port, timeout=10) as smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls()
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException):
+        # The booking is saved whatever happens to the e-mail; staff see the failure in the log.
+        logger.exception("Échec de l'envoi d'un e-mail à %s", msg["To"])
