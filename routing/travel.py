@@ -57,11 +57,12 @@ def geodesic_km(locations: Sequence[Location]) -> FloatMatrix:
         return km
     # The geodesic is symmetric: compute the upper triangle only, then mirror it.
     rows, cols = np.triu_indices(size, k=1)
+    # The fancy-indexed inputs are fresh copies, so pyproj may overwrite them (saves memory).
     _, _, meters = _WGS84.inv(
-        lons[rows], lats[rows], lons[cols], lats[cols], return_back_azimuth=False
+        lons[rows], lats[rows], lons[cols], lats[cols], return_back_azimuth=False, inplace=True
     )
     km[rows, cols] = np.asarray(meters, dtype=np.float64) / 1000.0
-    km[cols, rows] = km[rows, cols]
+    km += km.T
     return km
 
 
