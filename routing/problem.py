@@ -193,6 +193,14 @@ class Travel:
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ProblemError(f"{name}: doit être strictement positif, pas {_fmt(value)}")
+        for name in ("distances", "durations"):
+            matrix = getattr(self, name)
+            if matrix is not None:
+                # Accept lists or numpy arrays from Python callers; keep hashable float tuples.
+                try:
+                    object.__setattr__(self, name, _float_rows(matrix))
+                except (TypeError, ValueError):
+                    raise ProblemError(f"{name}: matrice de nombres attendue") from None
         if self.kind == "matrix":
             self._check_matrices()
 
@@ -546,6 +554,10 @@ class Problem:
             "vehicles": [vehicle.to_dict() for vehicle in self.vehicles],
             "requests": [request.to_dict() for request in self.requests],
         }
+
+
+def _float_rows(matrix: Any) -> Matrix:
+    return tuple(tuple(float(value) for value in row) for row in matrix)
 
 
 def _fits(load: Mapping[str, int], capacity: Mapping[str, int]) -> bool:

@@ -345,3 +345,16 @@ def test_malformed_solution_names_the_field() -> None:
     del data["routes"][0]["stops"][0]["begin"]
     with pytest.raises(SolutionError, match=r"^routes\[0\]\.stops\[0\]\.begin: champ obligatoire"):
         Solution.from_dict(data)
+
+
+def test_matrix_travel_accepts_lists_and_numpy_arrays_from_python() -> None:
+    import numpy as np
+
+    from routing.problem import Travel
+
+    travel = Travel("matrix", distances=np.array([[0, 1], [2, 0]]), durations=[[0, 3], [4, 0]])
+    assert travel.distances == ((0.0, 1.0), (2.0, 0.0))
+    assert travel.durations == ((0.0, 3.0), (4.0, 0.0))
+    assert hash(travel) == hash(
+        Travel("matrix", distances=((0, 1), (2, 0)), durations=((0, 3), (4, 0)))
+    )
