@@ -67,7 +67,7 @@ def _matches(person: Person, tokens: list[str]) -> bool:
     phone = _digits(person.phone or "")
     for token in tokens:
         token_digits = _digits(token)
-        if token_digits and len(token_digits) >= 2 and token_digits == token.replace(" ", ""):
+        if len(token_digits) >= 2 and re.fullmatch(r"\+?[\d .]+", token):
             # A number typed as 0553…, or the same with the French +33 prefix.
             local = "0" + token_digits[2:] if token_digits.startswith("33") else token_digits
             if token_digits not in phone and local not in phone:
