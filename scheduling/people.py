@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session as DbSession
@@ -114,26 +115,24 @@ def normalize_phone(phone: str) -> str | None:
     return None
 
 
-def create_person(
+@dataclass(frozen=True)
+class _PersonFields:
+    commune: Commune
+    phone: str | None
+    email: str | None
+
+
+def _check_person(
     db: DbSession,
-    *,
     actor: User,
+    *,
     first_name: str,
     last_name: str,
     commune_id: int,
-    phone: str | None = None,
-    email: str | None = None,
-    address: str = "",
-    lat: float | None = None,
-    lon: float | None = None,
-    mobility: Mobility = Mobility.walks,
-    companion_needed: bool = False,
-    driver_notes: str = "",
-) -> Result[Person]:
-    """Create a person in the actor's centre. A carer who creates one is linked to them."""
+    phone: str | None,
+    email: str | None,
+) -> tuple[_PersonFields | None, dict[str, str]]:
     errors: dict[str, str] = {}
-    if not is_staff(actor) and actor.role is not Role.carer:
-        return failed({"__all__": "Vous ne pouvez pas enregistrer de personne."})
     if not first_name.strip():
         errors["first_name"] = "Indiquez le prénom."
     if not last_name.strip():
@@ -152,17 +151,53 @@ def create_person(
     if tidy_email is not None and not EMAIL_PATTERN.match(tidy_email):
         errors["email"] = "Adresse e-mail invalide (exemple : nom@exemple.fr)."
     if errors or commune is None:
+        return None, errors
+    return _PersonFields(commune, tidy_phone, tidy_email), {}
+
+
+def create_person(
+    db: DbSession,
+    *,
+    actor: User,
+    first_name: str,
+    last_name: str,
+    commune_id: int,
+    phone: str | None = None,
+    email: str | None = None,
+    address: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+    mobility: Mobility = Mobility.walks,
+    companion_needed: bool = False,
+    driver_notes: str = "",
+) -> Result[Person]:
+    """Create a person in the actor's centre. A carer who creates one is linked to them.
+
+    Without coordinates, the commune's centre stands in until the address is geocoded.
+    """
+    if not is_staff(actor) and not (actor.active and actor.role is Role.carer):
+        return failed({"__all__": "Vous ne pouvez pas enregistrer de personne."})
+    fields, errors = _check_person(
+        db,
+        actor,
+        first_name=first_name,
+        last_name=last_name,
+        commune_id=commune_id,
+        phone=phone,
+        email=email,
+    )
+    if fields is None:
         return failed(errors)
     person = Person(
         centre_id=actor.centre_id,
         first_name=first_name.strip(),
         last_name=last_name.strip(),
-        phone=tidy_phone,
-        email=tidy_email,
+        phone=fields.phone,
+        email=fields.email,
         address=address.strip(),
-        commune_id=commune.id,
-        lat=lat if lat is not None else commune.lat,
-        lon=lon if lon is not None else commune.lon,
+        commune_id=fields.commune.id,
+        lat=lat if lat is not None else fields.commune.lat,
+        lon=lon if lon is not None else fields.commune.lon,
         mobility=mobility,
         companion_needed=companion_needed,
         driver_notes=driver_notes.strip(),
@@ -170,5 +205,58 @@ def create_person(
     db.add(person)
     if actor.role is Role.carer:
         actor.helped_persons.append(person)
+    db.flush()
+    return succeeded(person)
+
+
+def update_person(
+    db: DbSession,
+    *,
+    actor: User,
+    person_id: int,
+    first_name: str,
+    last_name: str,
+    commune_id: int,
+    phone: str | None = None,
+    email: str | None = None,
+    address: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+    mobility: Mobility = Mobility.walks,
+    companion_needed: bool = False,
+    driver_notes: str = "",
+) -> Result[Person]:
+    """Change a person's details (staff, or a carer for the persons they help).
+
+    Existing bookings keep the mobility and pickup address they were made with.
+    """
+    person = get_person_for(db, actor, person_id)
+    if person is None:
+        return failed({"__all__": "Cette personne n'existe pas."})
+    fields, errors = _check_person(
+        db,
+        actor,
+        first_name=first_name,
+        last_name=last_name,
+        commune_id=commune_id,
+        phone=phone,
+        email=email,
+    )
+    if fields is None:
+        return failed(errors)
+    moved = (address.strip(), fields.commune.id) != (person.address, person.commune_id)
+    person.first_name = first_name.strip()
+    person.last_name = last_name.strip()
+    person.phone = fields.phone
+    person.email = fields.email
+    person.address = address.strip()
+    person.commune_id = fields.commune.id
+    if lat is not None and lon is not None:
+        person.lat, person.lon = lat, lon
+    elif moved:
+        person.lat, person.lon = fields.commune.lat, fields.commune.lon
+    person.mobility = mobility
+    person.companion_needed = companion_needed
+    person.driver_notes = driver_notes.strip()
     db.flush()
     return succeeded(person)

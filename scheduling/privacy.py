@@ -1,0 +1,122 @@
+"""GDPR requests: export everything held about a person, and erase it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session as DbSession
+
+from scheduling.booking import cancel_booking
+from scheduling.models import (
+    ActivitySession,
+    Booking,
+    BookingStatus,
+    Mobility,
+    Notification,
+    Person,
+    Role,
+    User,
+)
+from scheduling.outcomes import Result, failed, succeeded
+from scheduling.people import get_person_for
+
+ERASING_ROLES = frozenset({Role.admin, Role.coordinator})
+
+
+def export_person(db: DbSession, *, actor: User, person_id: int) -> dict[str, Any] | None:
+    """Everything Navette holds about a person, as JSON-ready data; None if not visible."""
+    person = get_person_for(db, actor, person_id)
+    if person is None:
+        return None
+    bookings = db.scalars(
+        select(Booking)
+        .join(Booking.session)
+        .where(Booking.person_id == person.id)
+        .order_by(ActivitySession.starts_at, Booking.id)
+    )
+    notifications = db.scalars(
+        select(Notification)
+        .where(Notification.person_id == person.id)
+        .order_by(Notification.created_at, Notification.id)
+    )
+    return {
+        "personne": {
+            "prénom": person.first_name,
+            "nom": person.last_name,
+            "téléphone": person.phone,
+            "courriel": person.email,
+            "adresse": person.address,
+            "commune": person.commune.name,
+            "latitude": person.lat,
+            "longitude": person.lon,
+            "mobilité": person.mobility.label,
+            "accompagnement nécessaire": person.companion_needed,
+            "consignes pour le chauffeur": person.driver_notes,
+        },
+        "aidants": [carer.display_name for carer in person.carers],
+        "réservations": [
+            {
+                "activité": b.session.activity.title,
+                "début": b.session.starts_at.isoformat(),
+                "lieu": b.session.venue.name,
+                "état": b.status.label,
+                "accompagnants": b.companions,
+                "transport aller": b.transport_out,
+                "transport retour": b.transport_back,
+                "adresse de prise en charge": b.pickup_address,
+                "réservée le": b.created_at.isoformat(),
+            }
+            for b in bookings
+        ],
+        "messages": [
+            {
+                "date": n.created_at.isoformat(),
+                "moyen": n.channel.label,
+                "destinataire": n.recipient,
+                "objet": n.subject,
+            }
+            for n in notifications
+        ],
+    }
+
+
+def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime) -> Result[Person]:
+    """Erase a person on request: future bookings cancelled (the waitlist moves up), personal
+    data blanked, carers unlinked, messages deleted. Past bookings stay, anonymous, so the
+    centre's activity figures remain true."""
+    if not actor.active or actor.role not in ERASING_ROLES:
+        return failed({"__all__": "Seule la coordination peut effacer une personne."})
+    person = get_person_for(db, actor, person_id)
+    if person is None:
+        return failed({"__all__": "Cette personne n'existe pas."})
+    future = db.scalars(
+        select(Booking)
+        .join(Booking.session)
+        .where(
+            Booking.person_id == person.id,
+            Booking.status.in_((BookingStatus.confirmed, BookingStatus.waitlisted)),
+            ActivitySession.starts_at > now,
+        )
+    ).all()
+    for booking in future:
+        cancel_booking(db, booking_id=booking.id, actor=actor, now=now)
+    db.execute(delete(Notification).where(Notification.person_id == person.id))
+    for booking in db.scalars(select(Booking).where(Booking.person_id == person.id)):
+        booking.pickup_address = ""
+    for account in db.scalars(select(User).where(User.person_id == person.id)):
+        account.person_id = None
+    person.carers.clear()
+    person.first_name = "Personne"
+    person.last_name = f"effacée n° {person.id}"
+    person.phone = None
+    person.email = None
+    person.address = ""
+    person.lat = None
+    person.lon = None
+    person.mobility = Mobility.walks
+    person.companion_needed = False
+    person.driver_notes = ""
+    db.flush()
+    return succeeded(person)

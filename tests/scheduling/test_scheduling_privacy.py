@@ -1,0 +1,114 @@
+"""Editing a person, and the GDPR requests: export and erasure."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from scheduling.booking import book
+from scheduling.models import BookingStatus, Mobility, Notification, Role
+from scheduling.people import persons_visible_to, search_persons, update_person
+from scheduling.privacy import erase_person, export_person
+
+
+@pytest.fixture
+def coordinator(make_user):
+    return make_user(role=Role.coordinator)
+
+
+def test_update_person_keeps_existing_bookings_as_booked(
+    db, make_person, make_session, make_commune, coordinator, now
+):
+    person = make_person(mobility=Mobility.walks, address="1 rue Neuve")
+    booking = book(
+        db,
+        session_id=make_session().id,
+        person_id=person.id,
+        actor=coordinator,
+        now=now,
+        transport_out=True,
+    ).booking
+    new_commune = make_commune(name="Mouleydier", lat=44.85, lon=0.59)
+    result = update_person(
+        db,
+        actor=coordinator,
+        person_id=person.id,
+        first_name="Jeanne",
+        last_name="Martin",
+        commune_id=new_commune.id,
+        phone="05.53.23.00.01",
+        address="4 impasse du Moulin",
+        mobility=Mobility.wheelchair,
+    )
+    assert result.ok, result.errors
+    assert (person.phone, person.lat, person.lon) == ("05 53 23 00 01", 44.85, 0.59)
+    assert booking.mobility is Mobility.walks
+    assert booking.pickup_address.startswith("1 rue Neuve")
+
+
+def test_a_carer_cannot_edit_someone_they_do_not_help(db, make_person, make_user):
+    stranger = make_person()
+    carer = make_user(role=Role.carer)
+    result = update_person(
+        db,
+        actor=carer,
+        person_id=stranger.id,
+        first_name="X",
+        last_name="Y",
+        commune_id=stranger.commune_id,
+    )
+    assert result.errors == {"__all__": "Cette personne n'existe pas."}
+    assert stranger.first_name == "Jeanne"
+
+
+def test_export_gives_everything_held_about_the_person(
+    db, make_person, make_session, make_user, coordinator, now
+):
+    person = make_person(email="leon@example.org", driver_notes="Code portail 1234")
+    make_user(
+        role=Role.carer,
+        display_name="Sophie Martin",
+        email="sophie@example.org",
+        helped_persons=[person],
+    )
+    book(db, session_id=make_session().id, person_id=person.id, actor=coordinator, now=now)
+
+    data = export_person(db, actor=coordinator, person_id=person.id)
+
+    assert data["personne"]["courriel"] == "leon@example.org"
+    assert data["personne"]["consignes pour le chauffeur"] == "Code portail 1234"
+    assert data["aidants"] == ["Sophie Martin"]
+    assert [b["état"] for b in data["réservations"]] == ["Confirmée"]
+    assert [m["destinataire"] for m in data["messages"]] == [
+        "leon@example.org",
+        "sophie@example.org",
+    ]
+
+
+def test_erasure_blanks_the_person_frees_their_seats_and_keeps_anonymous_history(
+    db, make_person, make_session, make_booking, make_user, coordinator, now
+):
+    person = make_person(first_name="Léon", last_name="Bonnet", email="leon@example.org")
+    carer = make_user(role=Role.carer, helped_persons=[person])
+    past = make_booking(make_session(starts_at=now - dt.timedelta(days=3)), person=person)
+    upcoming = make_session(seats=1)
+    seat = book(db, session_id=upcoming.id, person_id=person.id, actor=coordinator, now=now)
+    waiting = book(
+        db, session_id=upcoming.id, person_id=make_person().id, actor=coordinator, now=now
+    ).booking
+
+    animator = make_user(role=Role.animator)
+    assert not erase_person(db, actor=animator, person_id=person.id, now=now).ok
+    result = erase_person(db, actor=coordinator, person_id=person.id, now=now)
+
+    assert result.ok
+    assert person.full_name == f"Personne effacée n° {person.id}"
+    assert (person.phone, person.email, person.address, person.lat) == (None, None, "", None)
+    assert seat.booking.status is BookingStatus.cancelled
+    assert waiting.status is BookingStatus.confirmed  # the waitlist moved up
+    assert past.status is BookingStatus.confirmed and past.pickup_address == ""
+    assert persons_visible_to(db, carer) == []
+    assert search_persons(db, actor=coordinator, query="Bonnet") == []
+    assert db.scalars(select(Notification).where(Notification.person_id == person.id)).all() == []
