@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 from wtforms import DateField, SelectField
+from wtforms.fields.choices import SelectChoice
 
 from scheduling.models import (
     SEAT_HOLDING_STATUSES,
@@ -23,10 +24,12 @@ from scheduling.models import (
     Field,
     Mobility,
     Person,
+    Role,
     SessionStatus,
     User,
     Venue,
 )
+from scheduling.people import persons_visible_to
 from webapp.auth import centre_now, current_centre_id, get_in_centre
 from webapp.db import get_db
 from webapp.forms import NavetteForm, int_choice
@@ -101,12 +104,14 @@ def availability_of(db: Session, sessions: list[ActivitySession]) -> dict[int, A
 
 
 def persons_i_may_book_for(db: Session, user: User) -> list[Person]:
-    """The persons a carer helps, plus the user's own person record, in the user's centre."""
-    persons = [p for p in user.helped_persons if p.centre_id == user.centre_id]
-    own = user.person
-    if own is not None and own.centre_id == user.centre_id and own not in persons:
-        persons.insert(0, own)
-    return sorted(persons, key=lambda p: (p is not user.person, p.last_name, p.first_name))
+    """The persons a carer (or an older person with an account) may book for: own record first.
+
+    Staff book on behalf of anyone through the animation pages, not here.
+    """
+    if not user.is_authenticated or user.role is not Role.carer:
+        return []
+    persons = persons_visible_to(db, user)
+    return sorted(persons, key=lambda p: (p.id != user.person_id, p.last_name, p.first_name))
 
 
 def person_label(person: Person, user: User) -> str:
@@ -162,13 +167,14 @@ class AgendaFilterForm(NavetteForm):
     )
     field = SelectField(
         "Thème",
-        choices=[("", "Tous les thèmes")]
-        + [(f.value, f"Volet {i} — {f.label}") for i, f in enumerate(Field, start=1)],
+        choices=[SelectChoice("", "Tous les thèmes")]
+        + [SelectChoice(f.value, f"Volet {i} — {f.label}") for i, f in enumerate(Field, start=1)],
         validate_choice=False,
     )
     audience = SelectField(
         "Pour quel public",
-        choices=[("", "Tous les publics")] + [(a.value, a.label) for a in Audience],
+        choices=[SelectChoice("", "Tous les publics")]
+        + [SelectChoice(a.value, a.label) for a in Audience],
         validate_choice=False,
     )
     commune = SelectField("Commune", coerce=int_choice, validate_choice=False)
@@ -215,11 +221,13 @@ def index() -> str:
     communes = db.scalars(
         select(Commune).where(Commune.centre_id == centre_id).order_by(Commune.name)
     ).all()
-    form.commune.choices = [(0, "Toutes les communes")] + [(c.id, c.name) for c in communes]
+    form.commune.choices = [SelectChoice(0, "Toutes les communes")] + [
+        SelectChoice(c.id, c.name) for c in communes
+    ]
     persons = persons_i_may_book_for(db, current_user) if current_user.is_authenticated else []
     person = chosen_person(db)
-    form.pour.choices = [(0, "Choisissez…")] + [
-        (p.id, person_label(p, current_user)) for p in persons
+    form.pour.choices = [SelectChoice(0, "Choisissez…")] + [
+        SelectChoice(p.id, person_label(p, current_user)) for p in persons
     ]
     if person is not None:
         form.pour.data = person.id

@@ -6,9 +6,12 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
-MAX_COMPANIONS = 3
+from scheduling.policy import MAX_COMPANIONS
+
+# Larger ids exist in no table, and would overflow SQLite's integers.
+MAX_DATABASE_INT = 2**62
 
 
 class NavetteForm(FlaskForm):
@@ -26,9 +29,10 @@ class NavetteForm(FlaskForm):
 def int_choice(value: Any) -> int | None:
     """Coerce a select's value to int, leaving junk to the validator instead of crashing."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if abs(number) <= MAX_DATABASE_INT else None
 
 
 class BookingForm(NavetteForm):
@@ -59,7 +63,7 @@ class BookingForm(NavetteForm):
     pickup_address = StringField(
         "Adresse où venir la chercher",
         description="Adresse de la personne. Changez-la seulement pour cette fois.",
-        validators=[Optional(), Length(max=300, message="Adresse trop longue (300 caractères).")],
+        validators=[Length(max=300, message="Adresse trop longue (300 caractères).")],
         render_kw={"autocomplete": "street-address"},
     )
     confirmed = HiddenField(default="")

@@ -7,12 +7,16 @@ committed, so nobody receives news of something that was rolled back.
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
+from collections.abc import Iterable
 from email.message import EmailMessage
 
-from flask import current_app, has_request_context
+from flask import Flask, current_app, has_request_context
+from sqlalchemy import select
 
-from webapp.db import after_commit
+from scheduling.models import Notification, NotificationChannel
+from webapp.db import after_commit, session_scope
 
 
 def build_message(to: str, subject: str, body: str) -> EmailMessage:
@@ -34,11 +38,39 @@ def send_mail(to: str, subject: str, body: str) -> None:
         _deliver(current_app.config, current_app.logger, msg)
 
 
-def _deliver(config: dict, logger, msg: EmailMessage) -> None:  # type: ignore[no-untyped-def, type-arg]
+def send_notifications(notifications: Iterable[Notification]) -> None:
+    """Send the outbox e-mails among `notifications` once the request is committed.
+
+    Each sent e-mail gets its `sent_at`; phone calls stay on the staff's call list.
+    """
+    ids = [
+        n.id for n in notifications if n.channel is NotificationChannel.email and n.sent_at is None
+    ]
+    if not ids:
+        return
+    if has_request_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        after_commit(lambda: _deliver_outbox(app, ids))
+    else:
+        _deliver_outbox(current_app._get_current_object(), ids)  # type: ignore[attr-defined]
+
+
+def _deliver_outbox(app: Flask, ids: list[int]) -> None:
+    with app.app_context(), session_scope(app) as db:
+        for notification in db.scalars(select(Notification).where(Notification.id.in_(ids))):
+            if notification.sent_at is not None:
+                continue
+            msg = build_message(notification.recipient, notification.subject, notification.body)
+            if _deliver(app.config, app.logger, msg):
+                notification.sent_at = dt.datetime.now().replace(microsecond=0)
+
+
+def _deliver(config: dict, logger, msg: EmailMessage) -> bool:  # type: ignore[no-untyped-def, type-arg]
+    """Send `msg`; tell whether it left (printing it to the log counts as sent)."""
     server = config.get("MAIL_SERVER")
     if not server:
         logger.warning("E-mail non envoyé (MAIL_SERVER absent) :\n%s", msg.as_string())
-        return
+        return True
     port = int(config.get("MAIL_PORT") or 25)
     smtp_class = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
     try:
@@ -51,3 +83,5 @@ def _deliver(config: dict, logger, msg: EmailMessage) -> None:  # type: ignore[n
     except (OSError, smtplib.SMTPException):
         # The booking is saved whatever happens to the e-mail; staff see the failure in the log.
         logger.exception("Échec de l'envoi d'un e-mail à %s", msg["To"])
+        return False
+    return True

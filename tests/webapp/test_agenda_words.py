@@ -1,0 +1,35 @@
+"""French wording and distances used by the agenda (no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from webapp.agenda import Availability, haversine_km
+from webapp.fr import fr_date, fr_when
+
+
+def test_french_dates():
+    assert fr_when(dt.datetime(2026, 11, 24, 14, 30), dt.datetime(2026, 11, 24, 16)) == (
+        "mardi 24 novembre, 14 h 30 – 16 h 00"
+    )
+    assert fr_date(dt.date(2026, 12, 1)) == "mardi 1er décembre"
+
+
+def test_haversine_bergerac_lalinde_is_about_twenty_km():
+    assert haversine_km(44.8519, 0.4834, 44.8368, 0.7378) == pytest.approx(20.3, abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("seats", "wheelchairs", "seats_text", "wheelchair_text"),
+    [
+        (3, 1, "3 places restantes", "dont 1 place pour fauteuil roulant"),
+        (1, 2, "1 place restante", "dont 2 places pour fauteuil roulant"),
+        (0, 0, "complet — liste d'attente", "aucune place pour fauteuil roulant"),
+    ],
+)
+def test_seats_in_words(seats, wheelchairs, seats_text, wheelchair_text):
+    a = Availability(seats_left=seats, wheelchair_left=wheelchairs, waitlisted=0)
+    assert a.seats_text == seats_text
+    assert a.wheelchair_text == wheelchair_text
