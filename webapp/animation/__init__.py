@@ -1,15 +1,16 @@
-"""Animator pages (stub: owned and replaced by the animator-pages engineer)."""
+"""Animator pages (/animation): activities and sessions, bookings by phone, rosters and
+attendance, cancelling a session and the staff's call list.
+
+Only staff (animator, coordinator, admin) get in; every object is loaded within the user's
+centre, so another centre's id answers 404. The views call the scheduling use-cases, which only
+flush: the request commits, then the e-mails leave (webapp.mail).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-
-from webapp.auth import STAFF_ROLES, role_required
+from flask import Blueprint
 
 bp = Blueprint("animation", __name__)
 
-
-@bp.get("/")
-@role_required(*STAFF_ROLES)
-def index() -> str:
-    return render_template("animation/index.html")
+# The views register themselves on `bp`; imported last so they can import `bp`.
+from webapp.animation import activities, cancellation, phone, roster  # noqa: E402, F401
