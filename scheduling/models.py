@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from dateutil.rrule import MONTHLY, WEEKLY, rrule
+from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -355,6 +355,25 @@ class Activity(Base):
     sessions: Mapped[list[ActivitySession]] = relationship(back_populates="activity")
 
 
+def series_rrule(frequency: Frequency, first: dt.datetime, until: dt.date) -> rrule:
+    """The recurrence of a series starting at ``first``.
+
+    Monthly repeats on the same weekday rank (« le 2e mardi du mois »), because workshops
+    follow the weekly life of a village; a 5th weekday becomes « le dernier ».
+    """
+    last = dt.datetime.combine(until, dt.time(23, 59))
+    if frequency is Frequency.monthly:
+        rank = (first.day - 1) // 7 + 1
+        return rrule(
+            MONTHLY,
+            dtstart=first,
+            until=last,
+            byweekday=weekday(first.weekday())(-1 if rank == 5 else rank),
+        )
+    interval = 2 if frequency is Frequency.biweekly else 1
+    return rrule(WEEKLY, interval=interval, dtstart=first, until=last)
+
+
 class SessionSeries(Base):
     """A recurring session; its occurrences are ordinary ``ActivitySession`` rows."""
 
@@ -387,14 +406,9 @@ class SessionSeries(Base):
     )
 
     def rrule(self) -> rrule:
-        """Return the recurrence as a dateutil rrule (excluded dates not applied)."""
-        dtstart = dt.datetime.combine(self.first_date, self.start_time)
-        until = dt.datetime.combine(self.until_date, self.start_time)
-        if self.frequency is Frequency.monthly:
-            # Same day of the month; months without that day are skipped (RFC 5545).
-            return rrule(MONTHLY, dtstart=dtstart, until=until)
-        interval = 2 if self.frequency is Frequency.biweekly else 1
-        return rrule(WEEKLY, interval=interval, dtstart=dtstart, until=until)
+        """The recurrence as a dateutil rrule (excluded dates not applied)."""
+        first = dt.datetime.combine(self.first_date, self.start_time)
+        return series_rrule(self.frequency, first, self.until_date)
 
 
 class ActivitySession(Base):

@@ -9,7 +9,6 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
@@ -29,6 +28,7 @@ from scheduling.models import (
     SessionStatus,
     User,
     Venue,
+    series_rrule,
 )
 from scheduling.notifications import notify_session_cancelled, notify_session_changed
 from scheduling.outcomes import Result, failed, succeeded
@@ -226,25 +226,6 @@ def create_session(
 
 
 # --- recurring series -----------------------------------------------------------------------
-
-
-def series_rrule(frequency: Frequency, first: dt.datetime, until: dt.date) -> rrule:
-    """The recurrence of a series starting at ``first``.
-
-    Monthly repeats on the same weekday rank (« le 2e mardi du mois »), because workshops
-    follow the weekly life of a village; a 5th weekday becomes « le dernier ».
-    """
-    last = dt.datetime.combine(until, dt.time(23, 59))
-    if frequency is Frequency.monthly:
-        rank = (first.day - 1) // 7 + 1
-        return rrule(
-            MONTHLY,
-            dtstart=first,
-            until=last,
-            byweekday=weekday(first.weekday())(-1 if rank == 5 else rank),
-        )
-    interval = 2 if frequency is Frequency.biweekly else 1
-    return rrule(WEEKLY, interval=interval, dtstart=first, until=last)
 
 
 def rrule_text(frequency: Frequency, first: dt.datetime, until: dt.date) -> str:

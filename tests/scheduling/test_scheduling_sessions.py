@@ -122,6 +122,7 @@ def test_create_series_generates_its_occurrences_with_the_defaults(
     rule = rrulestr(series.rrule_text, dtstart=dt.datetime(2026, 12, 8, 14, 30))
     assert dt.datetime(2026, 12, 29, 14, 30) in list(rule)
     assert len(list(rule)) == 5
+    assert list(series.rrule()) == list(rule)
 
 
 def test_series_input_errors_are_reported_by_field(db, animator, make_activity, make_venue):
