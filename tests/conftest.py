@@ -1,8 +1,10 @@
 """Shared database fixtures for every test folder.
 
 - ``db_url``: a migrated, empty database, once on SQLite (a temp file) and once on PostgreSQL
-  (a database of its own per test session, emptied after each test). To run a test on SQLite
-  only: ``@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)``.
+  (a database ``navette_<hex>`` of its own per test session, next to the server database of
+  ``DATABASE_URL_TEST``, default ``postgresql://postgres@127.0.0.1:5432/test``; emptied after
+  each test, dropped at the end). To run a test on SQLite only:
+  ``@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)``.
 - ``engine`` / ``db``: an engine and an ORM session on that database.
 - ``make_*``: factories returning callables with overrides (``make_person(last_name="Roux")``).
   They COMMIT, so other connections (the web app, threads) see the rows, and no write
@@ -29,9 +31,10 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as DbSession
 
-from scheduling.db import Base, make_engine, make_session_factory
+from scheduling.db import Base, make_engine, make_session_factory, normalize_url
 from scheduling.models import (
     Activity,
     ActivitySession,
@@ -51,7 +54,12 @@ from scheduling.models import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER_URL = os.environ.get("NAVETTE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+# The server's maintenance database; each test session creates (and drops) its own beside it.
+PG_ADMIN_URL = make_url(
+    normalize_url(
+        os.environ.get("DATABASE_URL_TEST", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
+)
 
 
 def alembic_config(url: str) -> Config:
@@ -93,14 +101,14 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def _postgresql_database() -> Iterator[str]:
     """A database of this test session's own on the shared server, migrated once, dropped after."""
-    admin_url = f"{_libpq_url(PG_SERVER_URL)}/test"
+    admin_url = _libpq_url(PG_ADMIN_URL.render_as_string(hide_password=False))
     try:
         admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as error:
         _unavailable(f"PostgreSQL injoignable sur {admin_url} : {error}".strip())
     name = f"navette_{secrets.token_hex(6)}"
     admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_SERVER_URL}/{name}"
+    url = PG_ADMIN_URL.set(database=name).render_as_string(hide_password=False)
     try:
         upgrade_to_head(url)
         yield url
