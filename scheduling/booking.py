@@ -234,21 +234,20 @@ def waitlist_position(db: DbSession, booking: Booking) -> int | None:
 
 
 def roster(db: DbSession, *, centre_id: int, session_id: int) -> list[Booking]:
-    """Bookings holding a seat (then the waitlist), by last name: the sign-in sheet."""
-    bookings = db.scalars(
+    """Bookings holding a seat by last name, then the waitlist in order: the sign-in sheet."""
+    holding = db.scalars(
         select(Booking)
         .join(Booking.person)
         .where(
             Booking.session_id == session_id,
             Booking.centre_id == centre_id,
-            Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+            Booking.status.in_(SEAT_HOLDING_STATUSES),
         )
         .options(selectinload(Booking.person))
         .order_by(Person.last_name, Person.first_name, Booking.id)
     )
-    holding = [b for b in bookings if b.status is not BookingStatus.waitlisted]
-    waiting = waitlist(db, session_id)
-    return holding + [b for b in waiting if b.centre_id == centre_id]
+    waiting = [b for b in waitlist(db, session_id) if b.centre_id == centre_id]
+    return [*holding, *waiting]
 
 
 def bookings_visible_to(
