@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
 
 from scheduling.models import (
     SEAT_HOLDING_STATUSES,
@@ -162,7 +163,7 @@ class AgendaFilterForm(NavetteForm):
     pour = SelectField("Pour qui ?", coerce=int_choice, validate_choice=False)
     date = DateField(
         "À partir du",
-        validators=[],
+        validators=[Optional()],
         render_kw={"autocomplete": "off"},
     )
     field = SelectField(

@@ -21,7 +21,6 @@ from flask import (
     url_for,
 )
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
@@ -30,6 +29,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from scheduling.models import Centre, Role, User
 from webapp.db import get_db
+from webapp.forms import NavetteForm
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -49,7 +49,7 @@ def init_app(app: Any) -> None:
     app.context_processor(lambda: {"STAFF_ROLES": STAFF_ROLES, "Role": Role})
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]  # flask_login ships no types
 def _load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
@@ -139,7 +139,8 @@ def _recent_failures(key: tuple[str, str]) -> list[float]:
 
 
 def _too_many_failures(key: tuple[str, str]) -> bool:
-    return len(_recent_failures(key)) >= current_app.config["LOGIN_MAX_FAILURES"]
+    limit: int = current_app.config["LOGIN_MAX_FAILURES"]
+    return len(_recent_failures(key)) >= limit
 
 
 def _record_failure(key: tuple[str, str]) -> None:
@@ -149,7 +150,7 @@ def _record_failure(key: tuple[str, str]) -> None:
 # --- forms and views ----------------------------------------------------------------------
 
 
-class SignInForm(FlaskForm):
+class SignInForm(NavetteForm):
     username = StringField(
         "Identifiant",
         validators=[DataRequired("Indiquez votre identifiant."), Length(max=80)],
@@ -162,7 +163,7 @@ class SignInForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(NavetteForm):
     current_password = PasswordField(
         "Mot de passe actuel",
         validators=[DataRequired("Indiquez votre mot de passe actuel.")],
@@ -241,7 +242,7 @@ def sign_out() -> Response:
 
 
 @bp.route("/mot-de-passe", methods=["GET", "POST"])
-@login_required
+@login_required  # type: ignore[untyped-decorator]
 def change_password() -> str | Response:
     form = PasswordChangeForm()
     if form.validate_on_submit():

@@ -139,7 +139,7 @@ def new_booking(session_id: int) -> str | Response:
     _prepare_form(form, persons)
     if request.method == "GET":
         person = _pick(persons, request.args.get("pour")) or _chosen(persons)
-        if person is None:
+        if person is None or "choisir" in request.args:
             return render_template(
                 "bookings/choose_person.html", s=activity_session, persons=persons
             )
@@ -321,10 +321,15 @@ def join_cycle(series_id: int) -> str | Response:
     availability = availability_of(db, sessions)
     form = CycleForm()
     _prepare_form(form, persons)
-    context = {"series": series, "sessions": sessions, "availability": availability}
+    context = {
+        "series": series,
+        "sessions": sessions,
+        "availability": availability,
+        "several": len(persons) > 1,
+    }
     if request.method == "GET":
         person = _pick(persons, request.args.get("pour")) or _chosen(persons)
-        if person is None:
+        if person is None or "choisir" in request.args:
             return render_template(
                 "bookings/choose_person.html", s=sessions[0], series=series, persons=persons
             )

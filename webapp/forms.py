@@ -14,7 +14,7 @@ from scheduling.policy import MAX_COMPANIONS
 MAX_DATABASE_INT = 2**62
 
 
-class NavetteForm(FlaskForm):
+class NavetteForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types
     """A Flask-WTF form (CSRF-protected) whose built-in messages are in French."""
 
     class Meta:
@@ -50,7 +50,7 @@ class BookingForm(NavetteForm):
     )
     companions = IntegerField(
         "Nombre d'accompagnants",
-        description=f"Personnes qui viennent avec elle (de 0 à {MAX_COMPANIONS}).",
+        description=f"Personnes qui viennent avec la personne inscrite (de 0 à {MAX_COMPANIONS}).",
         default=0,
         validators=[
             InputRequired("Indiquez un nombre, 0 si personne ne l'accompagne."),

@@ -78,7 +78,7 @@ def test_carer_sees_sessions_nearest_to_the_chosen_person_first(
     near_jeanne = text_of(client.get(f"/?pour={world.person.id}"))  # Jeanne lives in Lalinde
     assert near_jeanne.index(world.session.activity.title) < near_jeanne.index("Atelier à Eymet")
     assert "près de chez Jeanne Delmas" in near_jeanne
-    assert "à 0 km" in near_jeanne
+    assert "à moins d'1 km" in near_jeanne
     near_louis = text_of(client.get(f"/?pour={world.other_person.id}"))  # Louis lives in Eymet
     assert near_louis.index("Atelier à Eymet") < near_louis.index(world.session.activity.title)
 
