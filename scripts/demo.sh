@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up Navette on SQLite, load the demo territory (only into an empty database), and serve it
+# on http://127.0.0.1:5000. Sign in with the demo logins printed below (password navette-demo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+# The secret key never lives in the repository: the app generates instance/secret_key on its
+# first run when SECRET_KEY is not set.
+mkdir -p instance
+
+echo "== Mise à jour de la base (${DATABASE_URL:-sqlite:///instance/navette.sqlite3})"
+alembic upgrade head
+
+echo "== Territoire de démonstration"
+flask --app webapp demo
+
+echo "== Navette sur http://127.0.0.1:5000 (Ctrl+C pour arrêter)"
+exec flask --app webapp run --host 127.0.0.1 --port 5000
