@@ -21,11 +21,11 @@ import fnmatch
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from routing.check import check
-
 from routing.problem import Problem
 from routing.solver import solve
 
@@ -97,7 +97,7 @@ def instance_names(pattern: str | None) -> list[Path]:
         files = [
             f
             for f in sorted((DATA / "cordeau2006").glob("*.txt"), key=_order)
-            if fnmatch.fnmatch(f.stem, pattern) or f.stem.startswith(pattern)
+            if any(fnmatch.fnmatch(f.stem, p) or f.stem.startswith(p) for p in pattern.split(","))
         ]
     return files
 
@@ -108,10 +108,20 @@ def _order(path: Path) -> tuple[str, int, int]:
     return kind, int(vehicles), int(requests)
 
 
+def _progress(name: str) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        print(f"  {name}: {message}", file=sys.stderr)
+
+    return say
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per instance")
-    parser.add_argument("--only", help="instance name prefix or glob, e.g. a2- or 'a[78]-*'")
+    parser.add_argument(
+        "--only",
+        help="comma-separated instance name prefixes or globs, e.g. a2-,a8-96 or 'a[78]-*'",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true", help="solver progress on stderr")
     args = parser.parse_args(argv)
@@ -132,11 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     all_feasible = True
     for path in files:
         problem = Problem.from_dict(read_cordeau(path))
-        log = (
-            (lambda message: print(f"  {path.stem}: {message}", file=sys.stderr))
-            if (args.verbose)
-            else None
-        )
+        log = _progress(path.stem) if args.verbose else None
         began = time.monotonic()
         solution = solve(problem, time_limit=args.time_limit, seed=args.seed, log=log)
         seconds = time.monotonic() - began

@@ -19,6 +19,9 @@ as little waiting on board as possible: wait before boarding rather than with a 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,10 +33,10 @@ from ortools.linear_solver import pywraplp
 
 from routing.solution import Route, Solution, Stop, Unserved
 from routing.travel import travel_matrices
-from routing.unserved import explain, fits, fleet_full_reason
+from routing.unserved import explain, fits, fleet_full_reason, vehicle_can_serve
 
 if TYPE_CHECKING:
-    from routing.problem import Problem, Request
+    from routing.problem import Problem, Request, Vehicle
 
 Log = Callable[[str], None]
 
@@ -57,29 +60,101 @@ def _down(value: float) -> int:
 
 @dataclass
 class Instance:
-    """The problem laid out as nodes for OR-Tools (only the requests kept in the model)."""
+    """Requests and vehicles laid out as OR-Tools nodes.
+
+    Node 2k is the pickup and 2k+1 the dropoff of `requests[k]`; then a start and an end node
+    per vehicle. A sub-instance (a few routes, for the large-neighbourhood search) keeps, in
+    `request_ids` / `vehicle_ids`, the positions of its requests and vehicles in the root
+    instance, so that routes can be written back.
+    """
 
     problem: Problem
     distance: np.ndarray
     duration: np.ndarray
-    requests: list[Request]  # kept in the model, node 2k = pickup, 2k+1 = dropoff
+    requests: list[Request]
+    vehicles: list[int]  # positions in problem.vehicles
     loc: np.ndarray  # node -> location index
     service: np.ndarray  # node -> service minutes
     starts: list[int]
     ends: list[int]
-    allowed: list[list[int]]  # per kept request: vehicles that can take it alone
+    allowed: list[list[int]]  # per request: positions in `vehicles` that can take it alone
+    request_ids: list[int] = field(default_factory=list)
     unserved: dict[str, str] = field(default_factory=dict)  # request id -> reason
+    # Per vehicle: range of the departure from the start node and of the arrival at the end
+    # node, and the span bound. A time-slice sub-instance starts a vehicle at its last stop
+    # before the slice and ends it at its first stop after it, with the times that leaves.
+    start_window: list[tuple[float, float]] = field(default_factory=list)
+    end_window: list[tuple[float, float]] = field(default_factory=list)
+    span: list[float | None] = field(default_factory=list)
 
     @property
     def num_nodes(self) -> int:
         return len(self.loc)
 
+    def subset(self, request_ids: Sequence[int], vehicle_ids: Sequence[int]) -> Instance:
+        """The sub-instance of some requests (root positions) and vehicles (root positions)."""
+        position = {v: i for i, v in enumerate(vehicle_ids)}
+        root_allowed = [
+            [position[v] for v in self.allowed[k] if v in position] for k in request_ids
+        ]
+        return _layout(
+            self.problem,
+            self.distance,
+            self.duration,
+            [self.requests[k] for k in request_ids],
+            root_allowed,
+            list(vehicle_ids),
+            list(request_ids),
+        )
+
+
+def _layout(
+    problem: Problem,
+    distance: np.ndarray,
+    duration: np.ndarray,
+    requests: list[Request],
+    allowed: list[list[int]],
+    vehicles: list[int],
+    request_ids: list[int],
+) -> Instance:
+    index = {loc.id: i for i, loc in enumerate(problem.locations)}
+    loc: list[int] = []
+    service: list[float] = []
+    for request in requests:
+        loc += [index[request.pickup], index[request.dropoff]]
+        service += [request.pickup_service, request.dropoff_service]
+    starts, ends = [], []
+    for v in vehicles:
+        vehicle = problem.vehicles[v]
+        starts.append(len(loc))
+        loc.append(index[vehicle.start])
+        service.append(0.0)
+        ends.append(len(loc))
+        loc.append(index[vehicle.end])
+        service.append(0.0)
+    fleet = [problem.vehicles[v] for v in vehicles]
+    return Instance(
+        problem=problem,
+        distance=distance,
+        duration=duration,
+        requests=requests,
+        vehicles=vehicles,
+        loc=np.array(loc, dtype=np.int64),
+        service=np.array(service, dtype=float),
+        starts=starts,
+        ends=ends,
+        allowed=allowed,
+        request_ids=request_ids,
+        start_window=[tuple(vehicle.available) for vehicle in fleet],
+        end_window=[tuple(vehicle.available) for vehicle in fleet],
+        span=[vehicle.max_duration for vehicle in fleet],
+    )
+
 
 def build_instance(problem: Problem, matrices: tuple[np.ndarray, np.ndarray]) -> Instance:
+    """The root instance: every request that some vehicle could serve alone."""
     distance, duration = matrices
     index = {loc.id: i for i, loc in enumerate(problem.locations)}
-    from routing.unserved import vehicle_can_serve
-
     kept: list[Request] = []
     allowed: list[list[int]] = []
     unserved: dict[str, str] = {}
@@ -95,38 +170,24 @@ def build_instance(problem: Problem, matrices: tuple[np.ndarray, np.ndarray]) ->
             continue
         kept.append(request)
         allowed.append(vehicles)
-    loc: list[int] = []
-    service: list[float] = []
-    for request in kept:
-        loc += [index[request.pickup], index[request.dropoff]]
-        service += [request.pickup_service, request.dropoff_service]
-    starts, ends = [], []
-    for vehicle in problem.vehicles:
-        starts.append(len(loc))
-        loc.append(index[vehicle.start])
-        service.append(0.0)
-        ends.append(len(loc))
-        loc.append(index[vehicle.end])
-        service.append(0.0)
-    return Instance(
-        problem=problem,
-        distance=distance,
-        duration=duration,
-        requests=kept,
-        loc=np.array(loc, dtype=np.int64),
-        service=np.array(service, dtype=float),
-        starts=starts,
-        ends=ends,
-        allowed=allowed,
-        unserved=unserved,
+    inst = _layout(
+        problem,
+        distance,
+        duration,
+        kept,
+        allowed,
+        list(range(len(problem.vehicles))),
+        list(range(len(kept))),
     )
+    inst.unserved = unserved
+    return inst
 
 
 @dataclass
 class Strategy:
     """One way to run OR-Tools on the model."""
 
-    first_solution: int = FirstSolution.PARALLEL_CHEAPEST_INSERTION
+    first_solution: int = FirstSolution.LOCAL_CHEAPEST_INSERTION
     metaheuristic: int = Metaheuristic.GUIDED_LOCAL_SEARCH
     gls_lambda: float = 0.1
 
@@ -137,10 +198,9 @@ class Model:
     def __init__(self, inst: Instance) -> None:
         self.inst = inst
         problem = inst.problem
+        fleet = [problem.vehicles[v] for v in inst.vehicles]
         n = inst.num_nodes
-        self.manager = pywrapcp.RoutingIndexManager(
-            n, len(problem.vehicles), inst.starts, inst.ends
-        )
+        self.manager = pywrapcp.RoutingIndexManager(n, len(fleet), inst.starts, inst.ends)
         self.routing = pywrapcp.RoutingModel(self.manager)
         routing = self.routing
         loc = inst.loc
@@ -148,24 +208,22 @@ class Model:
         travel_up = np.ceil(inst.duration[np.ix_(loc, loc)] * SCALE - 1e-6).astype(np.int64)
         service_up = np.ceil(inst.service * SCALE - 1e-6).astype(np.int64)
         time_nodes = travel_up + service_up[:, None]
-        self.dist_nodes = dist_nodes
-        self.time_nodes = time_nodes
         cost = routing.RegisterTransitMatrix(dist_nodes.tolist())
         routing.SetArcCostEvaluatorOfAllVehicles(cost)
 
-        horizon = _down(max(v.available[1] for v in problem.vehicles)) + 1
+        horizon = _down(max(window[1] for window in inst.end_window)) + 1
         transit = routing.RegisterTransitMatrix(time_nodes.tolist())
         routing.AddDimension(transit, horizon, horizon, False, "time")
         self.time = routing.GetDimensionOrDie("time")
-        for v, vehicle in enumerate(problem.vehicles):
-            self.time.CumulVar(routing.Start(v)).SetRange(
-                _up(vehicle.available[0]), _down(vehicle.available[1])
-            )
-            self.time.CumulVar(routing.End(v)).SetRange(
-                _up(vehicle.available[0]), _down(vehicle.available[1])
-            )
-            if vehicle.max_duration is not None:
-                self.time.SetSpanUpperBoundForVehicle(_down(vehicle.max_duration), v)
+        for v in range(len(fleet)):
+            for node, window in (
+                (routing.Start(v), inst.start_window[v]),
+                (routing.End(v), inst.end_window[v]),
+            ):
+                self.time.CumulVar(node).SetRange(_up(window[0]), _down(window[1]))
+            span = inst.span[v]
+            if span is not None:
+                self.time.SetSpanUpperBoundForVehicle(_down(span), v)
 
         for dim in problem.dimensions:
             demands = [0] * n
@@ -176,41 +234,72 @@ class Model:
             if not any(demands):
                 continue
             callback = routing.RegisterUnaryTransitVector(demands)
-            capacities = [vehicle.capacity.get(dim, 0) for vehicle in problem.vehicles]
+            capacities = [vehicle.capacity.get(dim, 0) for vehicle in fleet]
             routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, True, f"load:{dim}")
 
         solver = routing.solver()
         max_distance = float(inst.distance.max()) if inst.distance.size else 1.0
-        default_penalty = SCALE * max(1.0, max_distance) * 1000
+        default_penalty = int(SCALE * max(1.0, max_distance) * 1000)
         for k, request in enumerate(inst.requests):
             pick = self.manager.NodeToIndex(2 * k)
             drop = self.manager.NodeToIndex(2 * k + 1)
             routing.AddPickupAndDelivery(pick, drop)
             solver.Add(routing.VehicleVar(pick) == routing.VehicleVar(drop))
             solver.Add(self.time.CumulVar(pick) <= self.time.CumulVar(drop))
-            if request.pickup_window is not None:
-                self.time.CumulVar(pick).SetRange(
-                    _up(request.pickup_window[0]), _down(request.pickup_window[1])
-                )
-            if request.dropoff_window is not None:
-                self.time.CumulVar(drop).SetRange(
-                    _up(request.dropoff_window[0]), _down(request.dropoff_window[1])
-                )
-            if request.max_ride is not None:
-                # begin(drop) - (begin(pick) + service(pick)) <= max_ride, with the service
-                # rounded up as in the transit so that the bound stays safe.
-                bound = _down(request.max_ride) + int(service_up[2 * k])
+            pick_range, drop_range, bound = self._windows(k, request, fleet, time_nodes)
+            self.time.CumulVar(pick).SetRange(*pick_range)
+            self.time.CumulVar(drop).SetRange(*drop_range)
+            if bound is not None:
+                # begin(drop) - (begin(pick) + service(pick)) <= max_ride. A node precedence is
+                # known to the local-search filters (a plain constraint is only checked late).
                 self.time.AddNodePrecedence(drop, pick, -bound)
             penalty = (
                 default_penalty
                 if request.penalty is None
-                else max(1, round(request.penalty * SCALE))
+                else max(2, round(request.penalty * SCALE))
             )
-            routing.AddDisjunction([pick], int(penalty) // 2 + 1)
-            routing.AddDisjunction([drop], int(penalty) // 2 + 1)
-            if len(inst.allowed[k]) < len(problem.vehicles):
+            routing.AddDisjunction([pick], penalty // 2 + 1)
+            routing.AddDisjunction([drop], penalty // 2 + 1)
+            if len(inst.allowed[k]) < len(fleet):
                 routing.SetAllowedVehiclesForIndex(inst.allowed[k], pick)
                 routing.SetAllowedVehiclesForIndex(inst.allowed[k], drop)
+
+    def _windows(
+        self, k: int, request: Request, fleet: Sequence[Vehicle], time_nodes: np.ndarray
+    ) -> tuple[tuple[int, int], tuple[int, int], int | None]:
+        """Integer windows of pickup and dropoff, each tightened by the other (Cordeau 2006).
+
+        A request has a window on one end only, usually; the other end's window is implied by
+        the ride bounds (direct ride <= ride <= max_ride) and by the allowed vehicles' hours.
+        Making it explicit lets the insertion heuristics and the filters see it at once.
+        Everything is computed in the model's integers, so nothing feasible is cut off.
+        """
+        inst = self.inst
+        pick, drop = 2 * k, 2 * k + 1
+        allowed = inst.allowed[k] or list(range(len(fleet)))
+        p_lo = min(_up(inst.start_window[v][0]) + time_nodes[inst.starts[v], pick] for v in allowed)
+        d_hi = max(_down(inst.end_window[v][1]) - time_nodes[drop, inst.ends[v]] for v in allowed)
+        p_hi, d_lo = d_hi, p_lo
+        if request.pickup_window is not None:
+            p_lo = max(p_lo, _up(request.pickup_window[0]))
+            p_hi = min(p_hi, _down(request.pickup_window[1]))
+        if request.dropoff_window is not None:
+            d_lo = max(d_lo, _up(request.dropoff_window[0]))
+            d_hi = min(d_hi, _down(request.dropoff_window[1]))
+        direct = int(time_nodes[pick, drop])
+        bound = None
+        if request.max_ride is not None:
+            bound = _down(request.max_ride) + math.ceil(request.pickup_service * SCALE - 1e-6)
+        for _ in range(2):
+            p_hi = min(p_hi, d_hi - direct)
+            d_lo = max(d_lo, p_lo + direct)
+            if bound is not None:
+                p_lo = max(p_lo, d_lo - bound)
+                d_hi = min(d_hi, p_hi + bound)
+        # An empty range cannot happen for a request kept in the model (it fits some vehicle
+        # alone); guard anyway so that OR-Tools never receives an inverted range.
+        p_hi, d_hi = max(p_lo, p_hi), max(d_lo, d_hi)
+        return (int(p_lo), int(p_hi)), (int(d_lo), int(d_hi)), bound
 
     def parameters(
         self, strategy: Strategy, seconds: float, solution_limit: int | None = None
@@ -224,35 +313,39 @@ class Model:
             params.solution_limit = solution_limit
         return params
 
+    def solve(self, strategy: Strategy, seconds: float) -> list[list[int]] | None:
+        assignment = self.routing.SolveWithParameters(self.parameters(strategy, seconds))
+        return None if assignment is None else self.routes_of(assignment)
+
+    def improve(
+        self, routes: Sequence[Sequence[int]], strategy: Strategy, seconds: float
+    ) -> list[list[int]] | None:
+        """Search from the given routes (node lists per vehicle of this instance)."""
+        indices = [[self.manager.NodeToIndex(node) for node in nodes] for nodes in routes]
+        self.routing.CloseModelWithParameters(self.parameters(strategy, seconds))
+        initial = self.routing.ReadAssignmentFromRoutes(indices, True)
+        if initial is None:
+            return None
+        assignment = self.routing.SolveFromAssignmentWithParameters(
+            initial, self.parameters(strategy, seconds)
+        )
+        return None if assignment is None else self.routes_of(assignment)
+
     def routes_of(self, assignment: Any) -> list[list[int]]:
         """Node sequences (without depots) per vehicle."""
         routes = []
-        for v in range(len(self.inst.problem.vehicles)):
+        for v in range(len(self.inst.vehicles)):
             nodes = []
-            index = self.routing.Start(v)
-            index = assignment.Value(self.routing.NextVar(index))
+            index = assignment.Value(self.routing.NextVar(self.routing.Start(v)))
             while not self.routing.IsEnd(index):
                 nodes.append(self.manager.IndexToNode(index))
                 index = assignment.Value(self.routing.NextVar(index))
             routes.append(nodes)
         return routes
 
-    def start_times(self, assignment: Any) -> list[list[int]]:
-        """Integer begin times of the solution (fallback schedule)."""
-        out = []
-        for v in range(len(self.inst.problem.vehicles)):
-            times = []
-            index = self.routing.Start(v)
-            while True:
-                times.append(assignment.Value(self.time.CumulVar(index)))
-                if self.routing.IsEnd(index):
-                    break
-                index = assignment.Value(self.routing.NextVar(index))
-            out.append(times)
-        return out
-
 
 def route_distance(inst: Instance, vehicle: int, nodes: Sequence[int]) -> float:
+    """Exact distance of a route of `inst` (vehicle = position in inst.vehicles)."""
     path = [inst.starts[vehicle], *nodes, inst.ends[vehicle]]
     locs = inst.loc[path]
     return float(inst.distance[locs[:-1], locs[1:]].sum())
@@ -260,6 +353,323 @@ def route_distance(inst: Instance, vehicle: int, nodes: Sequence[int]) -> float:
 
 def total_distance(inst: Instance, routes: Sequence[Sequence[int]]) -> float:
     return sum(route_distance(inst, v, nodes) for v, nodes in enumerate(routes) if nodes)
+
+
+def served_count(routes: Sequence[Sequence[int]]) -> int:
+    return sum(len(nodes) for nodes in routes) // 2
+
+
+def _better(inst: Instance, new: Sequence[Sequence[int]], old: Sequence[Sequence[int]]) -> bool:
+    """More requests served, or as many at a shorter distance."""
+    served_new, served_old = served_count(new), served_count(old)
+    if served_new != served_old:
+        return served_new > served_old
+    return total_distance(inst, new) < total_distance(inst, old) - 1e-6
+
+
+# ---------------------------------------------------------------------------------------------
+# Large-neighbourhood search: re-optimise a few related routes at a time
+# ---------------------------------------------------------------------------------------------
+
+
+def improve(
+    root: Instance,
+    routes: list[list[int]],
+    deadline: float,
+    rng: random.Random,
+    group_size: int,
+    say: Log,
+) -> list[list[int]]:
+    """Large-neighbourhood search: re-solve small parts of the day with OR-Tools, keep gains.
+
+    OR-Tools' guided local search finds optimal solutions of 2-3 vehicle problems within a
+    fraction of a second, but stalls on 8 vehicles and 96 requests. So it is given small
+    sub-problems, warm-started from the current routes (never worse), of two kinds:
+    - a time slice: every request served between two times, on all vehicles, each vehicle
+      starting where it is before the slice and ending where it must be after it;
+    - a few related routes, re-solved as a whole.
+    Unserved requests join the sub-problems that could take them, so they get a chance at
+    every round.
+    """
+    group_size = min(group_size, len(root.vehicles))
+    stats = {"slice": [0, 0], "routes": [0, 0]}
+    times: dict[int, list[float]] = {}
+    while time.monotonic() < deadline - 0.05:
+        kind = "slice" if rng.random() < _SLICE_SHARE else "routes"
+        if kind == "slice":
+            candidate = _time_slice_move(root, routes, times, rng, deadline)
+        else:
+            candidate = _route_group_move(root, routes, rng, group_size, deadline)
+        if candidate is None:
+            continue
+        stats[kind][0] += 1
+        new_routes, changed = candidate
+        if not _better(root, new_routes, routes):
+            continue
+        if any(schedule_route(root, v, new_routes[v]) is None for v in changed):
+            continue
+        stats[kind][1] += 1
+        for v in changed:
+            routes[v] = new_routes[v]
+            times.pop(v, None)
+    say(
+        f"voisinages: tranches horaires {stats['slice'][1]}/{stats['slice'][0]} gains, "
+        f"groupes de tournées {stats['routes'][1]}/{stats['routes'][0]} gains"
+    )
+    return routes
+
+
+def _route_group_move(
+    root: Instance,
+    routes: list[list[int]],
+    rng: random.Random,
+    group_size: int,
+    deadline: float,
+) -> tuple[list[list[int]], list[int]] | None:
+    group = _related_routes(root, routes, rng, group_size)
+    in_group = set(group)
+    request_ids = sorted(node // 2 for v in group for node in routes[v] if node % 2 == 0)
+    placed = {node // 2 for nodes in routes for node in nodes}
+    waiting = [
+        k
+        for k in range(len(root.requests))
+        if k not in placed and in_group.intersection(root.allowed[k])
+    ]
+    rng.shuffle(waiting)
+    request_ids += waiting[:_WAITING_PER_GROUP]
+    sub = root.subset(request_ids, group)
+    local = {k: i for i, k in enumerate(request_ids)}
+    current = [[2 * local[node // 2] + node % 2 for node in routes[v]] for v in group]
+    seconds = min(_SUB_SECONDS, deadline - time.monotonic())
+    if seconds <= 0.02:
+        return None
+    found = Model(sub).improve(current, Strategy(), seconds)
+    if found is None:
+        return None
+    new_routes = [list(nodes) for nodes in routes]
+    for position, v in enumerate(group):
+        new_routes[v] = [2 * request_ids[node // 2] + node % 2 for node in found[position]]
+    return new_routes, group
+
+
+def _time_slice_move(
+    root: Instance,
+    routes: list[list[int]],
+    times: dict[int, list[float]],
+    rng: random.Random,
+    deadline: float,
+) -> tuple[list[list[int]], list[int]] | None:
+    """Re-solve, on all vehicles, the requests served in a random slice of the day."""
+    vehicles = range(len(routes))
+    for v in vehicles:
+        if v not in times:
+            planned = schedule_route(root, v, routes[v])
+            if planned is None:
+                return None
+            times[v] = planned[1:-1]
+    pickups = sorted(
+        (times[v][i], node // 2)
+        for v in vehicles
+        for i, node in enumerate(routes[v])
+        if node % 2 == 0
+    )
+    if not pickups:
+        return None
+    size = min(len(pickups), _SLICE_REQUESTS)
+    first = rng.randrange(len(pickups) - size + 1)
+    low, high = pickups[first][0], pickups[first + size - 1][0]
+    cuts: list[tuple[int, int]] = []
+    request_ids: list[int] = []
+    for v in vehicles:
+        x, y = _empty_cut(routes[v], times[v], low, high)
+        cuts.append((x, y))
+        request_ids += [node // 2 for node in routes[v][x:y] if node % 2 == 0]
+    placed = {node // 2 for nodes in routes for node in nodes}
+    waiting = [
+        k
+        for k in range(len(root.requests))
+        if k not in placed and _window_overlaps(root.requests[k], low, high)
+    ]
+    rng.shuffle(waiting)
+    request_ids += waiting[:_WAITING_PER_GROUP]
+    if not request_ids:
+        return None
+    sub = root.subset(request_ids, list(vehicles))
+    for v in vehicles:
+        x, y = cuts[v]
+        nodes = routes[v]
+        if x > 0:
+            prefix = schedule_route(root, v, nodes[:x], end=False, goal="earliest")
+            if prefix is None:
+                return None
+            last = nodes[x - 1]
+            sub.loc[sub.starts[v]] = root.loc[last]
+            sub.start_window[v] = (prefix[-1] + float(root.service[last]), root.end_window[v][1])
+            sub.span[v] = None
+        if y < len(nodes):
+            suffix = schedule_route(root, v, nodes[y:], start=False, goal="latest")
+            if suffix is None:
+                return None
+            sub.loc[sub.ends[v]] = root.loc[nodes[y]]
+            sub.end_window[v] = (root.start_window[v][0], suffix[0])
+            sub.span[v] = None
+    local = {k: i for i, k in enumerate(request_ids)}
+    current = [
+        [2 * local[n // 2] + n % 2 for n in routes[v][cuts[v][0] : cuts[v][1]]] for v in vehicles
+    ]
+    seconds = min(_SUB_SECONDS, deadline - time.monotonic())
+    if seconds <= 0.02:
+        return None
+    found = Model(sub).improve(current, Strategy(), seconds)
+    if found is None:
+        return None
+    new_routes = []
+    changed = []
+    for v in vehicles:
+        x, y = cuts[v]
+        middle = [2 * request_ids[n // 2] + n % 2 for n in found[v]]
+        new_routes.append(routes[v][:x] + middle + routes[v][y:])
+        if new_routes[v] != routes[v]:
+            changed.append(v)
+    return new_routes, changed
+
+
+def _empty_cut(
+    nodes: Sequence[int], begins: Sequence[float], low: float, high: float
+) -> tuple[int, int]:
+    """Stops [x, y) of a route around the slice [low, high], cut where the vehicle is empty."""
+    onboard = []
+    count = 0
+    for node in nodes:
+        count += 1 if node % 2 == 0 else -1
+        onboard.append(count)  # passengers aboard after the stop
+    x = 0
+    while x < len(nodes) and begins[x] < low:
+        x += 1
+    while x > 0 and onboard[x - 1] != 0:
+        x -= 1
+    y = x
+    while y < len(nodes) and begins[y] <= high:
+        y += 1
+    while y < len(nodes) and y > 0 and onboard[y - 1] != 0:
+        y += 1
+    return x, y
+
+
+def _window_overlaps(request: Request, low: float, high: float) -> bool:
+    window = request.pickup_window or request.dropoff_window
+    return window is None or (window[0] <= high and window[1] >= low)
+
+
+_SUB_SECONDS = 0.4
+# Share of time-slice sub-problems (the rest: groups of related routes).
+_SLICE_SHARE = 0.7
+# Requests picked up in a time slice.
+_SLICE_REQUESTS = 30
+# Unserved requests offered to each sub-problem (more would slow it down).
+_WAITING_PER_GROUP = 5
+
+
+def _related_routes(
+    root: Instance, routes: Sequence[Sequence[int]], rng: random.Random, group_size: int
+) -> list[int]:
+    """A random vehicle and its `group_size - 1` closest routes (stops near in space)."""
+    vehicles = list(range(len(routes)))
+    used = [v for v in vehicles if routes[v]]
+    seed = rng.choice(used or vehicles)
+    if not routes[seed]:
+        return rng.sample(vehicles, group_size)
+    mine = root.loc[list(routes[seed])]
+
+    def closeness(v: int) -> float:
+        if not routes[v]:
+            home = root.loc[[root.starts[v]]]
+            return float(root.distance[np.ix_(mine, home)].min(axis=1).mean()) + rng.random()
+        theirs = root.loc[list(routes[v])]
+        near = root.distance[np.ix_(mine, theirs)].min(axis=1).mean()
+        return float(near) * (1.0 + 0.5 * rng.random())
+
+    others = sorted((v for v in vehicles if v != seed), key=closeness)
+    return [seed, *others[: group_size - 1]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Portfolio: two searches in parallel (one per core), keep the best
+# ---------------------------------------------------------------------------------------------
+
+# (first solution of the whole problem, seed offset); worker 0 runs in this process.
+_WORKERS = (
+    Strategy(first_solution=FirstSolution.LOCAL_CHEAPEST_INSERTION),
+    Strategy(first_solution=FirstSolution.PARALLEL_CHEAPEST_INSERTION),
+)
+# Share of the time given to the whole-problem guided local search before the route groups.
+_WHOLE_SHARE = 0.3
+
+
+def run_worker(
+    root: Instance, worker: int, seed: int, deadline: float, say: Log
+) -> list[list[int]]:
+    """One search: first solution + GLS on the whole problem, then route-group LNS."""
+    strategy = _WORKERS[worker % len(_WORKERS)]
+    rng = random.Random(seed * 1000 + worker)
+    model = Model(root)
+    budget = deadline - time.monotonic()
+    vehicles = len(root.vehicles)
+    whole = budget if vehicles <= 2 else budget * _WHOLE_SHARE
+    routes = model.solve(strategy, max(0.05, whole))
+    if routes is None:
+        routes = [[] for _ in range(vehicles)]
+    say(
+        f"recherche {worker}: première passe {total_distance(root, routes):.2f}, "
+        f"{served_count(routes)}/{len(root.requests)} servies"
+    )
+    if vehicles > 2:
+        routes = improve(root, routes, deadline, rng, 2 + worker % 2, say)
+    return routes
+
+
+def _child(root: Instance, worker: int, seed: int, deadline: float, pipe: Any) -> None:
+    try:
+        pipe.send(run_worker(root, worker, seed, deadline, lambda _message: None))
+    except BaseException as error:  # the parent falls back on its own result
+        pipe.send(repr(error))
+    finally:
+        pipe.close()
+
+
+def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[list[int]]:
+    """Two searches when two cores are there (fork), one otherwise; the best wins.
+
+    Ties go to worker 0, so the choice is deterministic whenever both searches are.
+    """
+    child = None
+    if _PARALLEL and (os.cpu_count() or 1) >= 2 and len(root.requests) >= 8:
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(root, 1, seed, deadline, send), daemon=True)
+        child.start()
+        send.close()
+    best = run_worker(root, 0, seed, deadline, say)
+    if child is not None:
+        other = None
+        if receive.poll(max(0.0, deadline - time.monotonic()) + 0.3):
+            try:
+                other = receive.recv()
+            except EOFError:
+                other = None
+        child.join(0.1)
+        if child.is_alive():
+            child.kill()
+        if isinstance(other, list):
+            say(f"recherche 1: {total_distance(root, other):.2f}")
+            if _better(root, other, best):
+                best = other
+        else:
+            say(f"recherche 1 sans résultat ({other})")
+    return best
+
+
+_PARALLEL = True
 
 
 def solve(
@@ -273,25 +683,23 @@ def solve(
     began = time.monotonic()
     say: Log = log or (lambda _message: None)
     matrices = travel_matrices(problem)
-    inst = build_instance(problem, matrices)
+    root = build_instance(problem, matrices)
     say(
-        f"{len(inst.requests)} demandes dans le modèle, {len(inst.unserved)} impossibles "
+        f"{len(root.requests)} demandes dans le modèle, {len(root.unserved)} impossibles "
         f"seules, {len(problem.vehicles)} véhicules"
     )
     routes: list[list[int]] = [[] for _ in problem.vehicles]
-    fallback: list[list[int]] | None = None
-    if inst.requests:
-        model = Model(inst)
-        remaining = time_limit - (time.monotonic() - began) - _FINISH_RESERVE
-        params = model.parameters(Strategy(), max(0.05, remaining))
-        assignment = model.routing.SolveWithParameters(params)
-        if assignment is not None:
-            routes = model.routes_of(assignment)
-            fallback_times = model.start_times(assignment)
-            fallback = [[t for t in times] for times in fallback_times]
-    solution = make_solution(inst, routes, fallback, began)
+    if root.requests:
+        deadline = began + time_limit - _finish_reserve(root)
+        routes = run_portfolio(root, seed, deadline, say)
+    solution = make_solution(root, routes, began)
     say(f"distance {solution.distance:.2f}, {len(solution.unserved)} non servies")
     return solution
+
+
+def _finish_reserve(root: Instance) -> float:
+    """Seconds kept for the exact rescheduling and building the solution."""
+    return _FINISH_RESERVE + 0.0005 * len(root.requests)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,42 +707,70 @@ def solve(
 # ---------------------------------------------------------------------------------------------
 
 
-def schedule_route(inst: Instance, vehicle: int, nodes: Sequence[int]) -> list[float] | None:
-    """Begin times (start depot departure, each stop, end depot arrival) minimising time on board.
+def schedule_route(
+    inst: Instance,
+    vehicle: int,
+    nodes: Sequence[int],
+    *,
+    start: bool = True,
+    end: bool = True,
+    goal: str = "ride",
+) -> list[float] | None:
+    """Exact begin times along a fixed order of stops, by linear programming (GLOP).
 
-    A linear program over the fixed order: precedence with exact travel times, windows, ride
-    bounds, availability and maximum duration; objective = total ride time, then (tiny weight)
-    route duration. None if the LP fails (the caller then keeps the integer schedule).
+    The path is [start depot] + nodes + [end depot] (either depot may be left out: a prefix or
+    a suffix of a route). Constraints: travel (exact float times) and service between
+    consecutive stops, windows, ride bounds of requests whose both stops are in the path,
+    vehicle hours and (for a whole route) maximum duration. Goals:
+    - "ride": least total time on board (wait before boarding, not with a passenger aboard),
+      then, with a tiny weight, the shortest route duration;
+    - "earliest": the last stop as early as possible; "latest": the first stop as late as
+      possible.
+    Returns the begin time of every node of the path, or None when infeasible.
     """
-    problem = inst.problem
-    veh = problem.vehicles[vehicle]
-    path = [inst.starts[vehicle], *nodes, inst.ends[vehicle]]
     lp = pywraplp.Solver.CreateSolver("GLOP")
     if lp is None:
         return None
-    lo, hi = veh.available
+    lo, hi = inst.start_window[vehicle][0], inst.end_window[vehicle][1]
+    path = [
+        *([inst.starts[vehicle]] if start else []),
+        *nodes,
+        *([inst.ends[vehicle]] if end else []),
+    ]
     begin = [lp.NumVar(lo, hi, f"b{i}") for i in range(len(path))]
+    if start:
+        begin[0].SetBounds(*inst.start_window[vehicle])
+    if end:
+        begin[-1].SetBounds(*inst.end_window[vehicle])
     for i in range(len(path) - 1):
         a, b = path[i], path[i + 1]
         gap = float(inst.service[a]) + float(inst.duration[inst.loc[a], inst.loc[b]])
         lp.Add(begin[i + 1] >= begin[i] + gap)
-    if veh.max_duration is not None:
-        lp.Add(begin[-1] - begin[0] <= veh.max_duration)
+    span = inst.span[vehicle]
+    if start and end and span is not None:
+        lp.Add(begin[-1] - begin[0] <= span)
     position = {node: i for i, node in enumerate(path)}
     objective = lp.Objective()
-    for i, node in enumerate(nodes, start=1):
+    first = 1 if start else 0
+    for i, node in enumerate(nodes, start=first):
         request = inst.requests[node // 2]
         window = request.pickup_window if node % 2 == 0 else request.dropoff_window
         if window is not None:
             begin[i].SetBounds(max(lo, window[0]), min(hi, window[1]))
-        if node % 2 == 0:
+        if node % 2 == 0 and node + 1 in position:
             j = position[node + 1]
             if request.max_ride is not None:
                 lp.Add(begin[j] - begin[i] <= request.max_ride + request.pickup_service)
-            objective.SetCoefficient(begin[j], objective.GetCoefficient(begin[j]) + 1.0)
-            objective.SetCoefficient(begin[i], objective.GetCoefficient(begin[i]) - 1.0)
-    objective.SetCoefficient(begin[-1], objective.GetCoefficient(begin[-1]) + 1e-3)
-    objective.SetCoefficient(begin[0], objective.GetCoefficient(begin[0]) - 1e-3)
+            if goal == "ride":
+                objective.SetCoefficient(begin[j], objective.GetCoefficient(begin[j]) + 1.0)
+                objective.SetCoefficient(begin[i], objective.GetCoefficient(begin[i]) - 1.0)
+    if goal == "ride":
+        objective.SetCoefficient(begin[-1], objective.GetCoefficient(begin[-1]) + 1e-3)
+        objective.SetCoefficient(begin[0], objective.GetCoefficient(begin[0]) - 1e-3)
+    elif goal == "earliest":
+        objective.SetCoefficient(begin[-1], 1.0)
+    else:
+        objective.SetCoefficient(begin[0], -1.0)
     objective.SetMinimization()
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None
@@ -344,7 +780,6 @@ def schedule_route(inst: Instance, vehicle: int, nodes: Sequence[int]) -> list[f
 def make_solution(
     inst: Instance,
     routes: Sequence[Sequence[int]],
-    fallback: Sequence[Sequence[int]] | None,
     began: float,
 ) -> Solution:
     problem = inst.problem
@@ -354,9 +789,8 @@ def make_solution(
         if not nodes:
             continue
         planned = schedule_route(inst, v, nodes)
-        if planned is None:
-            assert fallback is not None
-            planned = [t / SCALE for t in fallback[v]]
+        if planned is None:  # never seen: the integer model's schedule is an LP solution
+            planned = [0.0] * (len(nodes) + 2)
         out_routes.append(_route_from_times(inst, v, nodes, planned))
         served.update(inst.requests[node // 2].id for node in nodes)
     unserved = [
@@ -377,10 +811,10 @@ def _route_from_times(
 ) -> Route:
     """Stops with arrival from the exact travel times and begin = planned (never before)."""
     problem = inst.problem
-    veh = problem.vehicles[vehicle]
+    veh = problem.vehicles[inst.vehicles[vehicle]]
     locations = problem.locations
     path = [inst.starts[vehicle], *nodes, inst.ends[vehicle]]
-    start = max(planned[0], veh.available[0])
+    start = max(planned[0], inst.start_window[vehicle][0])
     departure = start
     stops: list[Stop] = []
     for i in range(1, len(path) - 1):
