@@ -160,7 +160,12 @@ class AgendaFilterForm(NavetteForm):
     class Meta:
         csrf = False
 
-    pour = SelectField("Pour qui ?", coerce=int_choice, validate_choice=False)
+    pour = SelectField(
+        "Pour qui ?",
+        description="Les activités les plus proches de chez cette personne s'affichent d'abord.",
+        coerce=int_choice,
+        validate_choice=False,
+    )
     date = DateField(
         "À partir du",
         validators=[Optional()],
