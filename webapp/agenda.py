@@ -15,12 +15,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from scheduling.models import (
+    ACTIVE_BOOKING_STATUSES,
     SEAT_HOLDING_STATUSES,
     Activity,
     ActivitySession,
     Audience,
     Booking,
     BookingStatus,
+    Centre,
     Commune,
     Field,
     Mobility,
@@ -134,6 +136,22 @@ def chosen_person(db: Session) -> Person | None:
     return persons[0] if len(persons) == 1 else None
 
 
+def active_bookings_of(
+    db: Session, person: Person | None, sessions: list[ActivitySession]
+) -> dict[int, Booking]:
+    """The person's live bookings (confirmed or waitlisted…) among `sessions`, by session id."""
+    if person is None or not sessions:
+        return {}
+    bookings = db.scalars(
+        select(Booking).where(
+            Booking.person_id == person.id,
+            Booking.session_id.in_([s.id for s in sessions]),
+            Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+        )
+    )
+    return {b.session_id: b for b in bookings}
+
+
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in kilometres."""
     rlat1, rlat2 = math.radians(lat1), math.radians(lat2)
@@ -221,6 +239,8 @@ def _upcoming_sessions(
 @bp.get("/")
 def index() -> str:
     db = get_db()
+    if not current_user.is_authenticated and db.scalar(select(Centre.id).limit(1)) is None:
+        return render_template("agenda/empty.html")  # a fresh install: nothing to show yet
     centre_id = current_centre_id()
     form = AgendaFilterForm(formdata=request.args)
     form.validate()  # only to turn typed dates into dates; a bad date shows its message
@@ -253,6 +273,7 @@ def index() -> str:
         distances=distances,
         person=person,
         persons=persons,
+        booked=active_bookings_of(db, person, sessions),
     )
 
 
@@ -283,6 +304,7 @@ def show_session(session_id: int) -> str:
         distance=distance,
         remaining_in_series=remaining_in_series,
         may_book=may_book,
+        booked=active_bookings_of(db, person, [activity_session]).get(activity_session.id),
         is_past=activity_session.starts_at <= centre_now(),
         booking_url=url_for("bookings.new_booking", session_id=activity_session.id),
     )

@@ -120,3 +120,9 @@ def test_odd_session_ids_are_404(client, world, url):
     response = client.get(url)
     assert response.status_code == 404
     assert "Page introuvable" in text_of(response)
+
+
+def test_a_fresh_install_shows_an_empty_agenda_not_an_error(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Aucune activité n'est encore enregistrée" in text_of(response)

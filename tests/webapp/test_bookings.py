@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from sqlalchemy import select
 
-from scheduling.models import Booking, BookingStatus, Mobility, Notification, NotificationChannel
+from scheduling.models import (
+    Booking,
+    BookingStatus,
+    Mobility,
+    Notification,
+    NotificationChannel,
+    SessionStatus,
+)
 from tests.webapp.conftest import post, read, text_of
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -227,3 +235,66 @@ def test_session_page_speaks_plain_french(client, world):
     assert re.search(r"(Lundi|Mardi|Mercredi|Jeudi|Vendredi|Samedi|Dimanche) \d", page)
     assert re.search(r"14 h 00 – 16 h 00", page)
     assert "Se connecter pour réserver" in page
+
+
+@pytest.mark.parametrize(
+    ("situation", "message"),
+    [
+        ({"status": SessionStatus.cancelled}, "Cette séance est annulée."),
+        ({"starts_at": dt.datetime.now() - dt.timedelta(hours=1)}, "Cette séance est déjà passée."),
+        (
+            {"booking_deadline": dt.datetime.now() - dt.timedelta(minutes=5)},
+            "La date limite de réservation est dépassée.",
+        ),
+    ],
+)
+def test_closed_sessions_say_why_in_french(
+    client, world, login, make_session, db, situation, message
+):
+    closed = make_session(venue=world.session.venue, **situation)
+    login(world.carer)
+    page = text_of(client.get(f"/seances/{closed.id}/reserver?pour={world.person.id}"))
+    assert message in page
+    response = post(
+        client,
+        f"/seances/{closed.id}/reserver",
+        {"person_id": world.person.id, "companions": 0, "confirmed": "yes"},
+    )
+    assert message in text_of(response)
+    assert bookings_of(db, world.person) == []
+
+
+def test_a_wheelchair_user_is_told_when_the_session_has_no_wheelchair_place(
+    client, world, login, make_session, make_person, make_user, db
+):
+    no_chair = make_session(venue=world.session.venue, wheelchair_places=0)
+    rolling = make_person(first_name="Marcel", last_name="Vidal", mobility=Mobility.wheelchair)
+    carer = make_user(
+        username="aidant-marcel", password="mot-de-passe-solide", helped_persons=[rolling]
+    )
+    login(carer)
+    response = book(client, no_chair.id, rolling.id)
+    assert "Cette séance n'a pas de place pour un fauteuil roulant." in text_of(response)
+    assert bookings_of(db, rolling) == []
+
+
+def test_agenda_and_session_page_show_what_is_already_booked(client, world, login):
+    login(world.carer)
+    book(client, world.session.id, world.person.id)
+    agenda = text_of(client.get(f"/?pour={world.person.id}"))
+    assert "Déjà réservé pour Jeanne Delmas" in agenda
+    page = text_of(client.get(f"/seances/{world.session.id}"))
+    assert "Jeanne Delmas est déjà inscrit(e) pour cette séance." in page
+    assert "Réserver pour une autre personne" in page
+
+
+def test_transport_boxes_are_ignored_when_the_session_offers_none(
+    client, world, login, make_session, db
+):
+    walk_in = make_session(venue=world.session.venue, transport_offered=False)
+    login(world.carer)
+    form = text_of(client.get(f"/seances/{walk_in.id}/reserver?pour={world.person.id}"))
+    assert "Pas de transport proposé" in form
+    book(client, walk_in.id, world.person.id, transport_out="y", pickup_address="ailleurs")
+    [booking] = bookings_of(db, world.person)
+    assert not booking.transport_out and not booking.transport_back
