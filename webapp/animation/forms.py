@@ -209,9 +209,15 @@ class SessionForm(_SessionFields):
     def repeats(self) -> bool:
         return self.frequency.data != ONCE
 
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here: the Optional() of until_date stops its own validators when it is empty.
+        if self.repeats and self.until_date.data is None and not self.until_date.errors:
+            self.until_date.errors = ["Indiquez jusqu'à quand la séance se répète."]
+            valid = False
+        return valid
+
     def validate_until_date(self, field: DateField) -> None:
-        if self.repeats and field.data is None:
-            raise ValidationError("Indiquez jusqu'à quand la séance se répète.")
         if self.repeats and self.date.data and field.data and field.data < self.date.data:
             raise ValidationError("La dernière date doit suivre la première séance.")
 
