@@ -30,9 +30,12 @@ def fr_date(value: dt.date, with_year: bool = False) -> str:
     return f"{text} {value.year}" if with_year else text
 
 
+NBSP = "\u00a0"
+
+
 def fr_time(value: dt.time | dt.datetime) -> str:
-    """'14 h 30'."""
-    return f"{value.hour} h {value.minute:02d}"
+    """'14 h 30', with non-breaking spaces so a time never splits across two lines."""
+    return f"{value.hour}{NBSP}h{NBSP}{value.minute:02d}"
 
 
 def fr_when(starts_at: dt.datetime, ends_at: dt.datetime | None = None) -> str:

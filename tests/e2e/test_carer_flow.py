@@ -134,3 +134,26 @@ def test_password_page_is_accessible(page: Page, live_server: str) -> None:
     expect(page.get_by_text("Indiquez votre mot de passe actuel.").first).to_be_visible()
     check_accessibility(page)
     screenshot(page, "mot-de-passe-erreurs")
+
+
+def test_pages_fit_a_phone_and_print_plainly(page: Page, live_server: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server)
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="Atelier mémoire").click()
+    page.get_by_role("link", name="Réserver une place").click()
+    if page.get_by_role("heading", name="Pour qui réservez-vous ?").count():
+        page.get_by_label(re.compile("Jeanne Delmas")).check()
+        page.get_by_role("button", name="Continuer").click()
+    check_accessibility(page)
+    screenshot(page, "telephone-reservation")
+    # Nothing wider than the screen: no sideways scrolling on a phone.
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + "/")
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.locator(".filters")).to_be_hidden()
+    screenshot(page, "impression-agenda")

@@ -11,9 +11,8 @@ from webapp.fr import fr_date, fr_when
 
 
 def test_french_dates():
-    assert fr_when(dt.datetime(2026, 11, 24, 14, 30), dt.datetime(2026, 11, 24, 16)) == (
-        "mardi 24 novembre, 14 h 30 – 16 h 00"
-    )
+    when = fr_when(dt.datetime(2026, 11, 24, 14, 30), dt.datetime(2026, 11, 24, 16))
+    assert when == "mardi 24 novembre, 14\u00a0h\u00a030 – 16\u00a0h\u00a000"
     assert fr_date(dt.date(2026, 12, 1)) == "mardi 1er décembre"
 
 
