@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
 from webapp import config as settings
@@ -56,4 +56,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.demo import demo_command
 
     app.cli.add_command(demo_command)
+    app.after_request(_security_headers)
     return app
+
+
+# Everything is served by Navette itself: no CDN, no web font, no third-party script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -95,3 +95,11 @@ def test_cancelling_without_csrf_token_is_refused_kindly(client, world, login, m
     assert "rechargez la page" in text_of(response)
     ok = post(client, f"/reservations/{booking.id}/annuler")
     assert ok.status_code == 302
+
+
+@sqlite_only
+def test_pages_allow_no_outside_resource(client, world):
+    headers = client.get("/").headers
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
