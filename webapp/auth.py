@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
@@ -222,7 +222,10 @@ def sign_in() -> str | Response | tuple[str, int]:
         if _too_many_failures(key):
             error = "Trop d'essais manqués. Attendez quelques minutes avant de réessayer."
             return render_template("auth/sign_in.html", form=form, error=error), 429
-        user = get_db().scalar(select(User).where(User.username == username))
+        # Case-insensitive: a tablet often capitalises the first letter on its own.
+        user = get_db().scalar(
+            select(User).where(func.lower(User.username) == username.lower()).limit(1)
+        )
         if user is None or not user.active or not password_matches(user, form.password.data or ""):
             _record_failure(key)
             error = "Identifiant ou mot de passe incorrect."

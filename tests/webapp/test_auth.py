@@ -120,3 +120,7 @@ def test_unknown_pages_and_methods_answer_in_french(client, world):
     response = client.get("/deconnexion")
     assert response.status_code == 405
     assert "Action impossible" in text_of(response)
+
+
+def test_user_name_is_not_case_sensitive(client, world):
+    assert sign_in(client, "  Aidante ").status_code == 302
