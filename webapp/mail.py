@@ -22,8 +22,9 @@ from webapp.db import after_commit, session_scope
 def build_message(to: str, subject: str, body: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    msg["To"] = to
-    msg["Subject"] = subject
+    # Header values come from data people typed: a line break must not forge another header.
+    msg["To"] = " ".join(to.split())
+    msg["Subject"] = " ".join(subject.split())
     msg.set_content(body)
     return msg
 

@@ -103,3 +103,13 @@ def test_pages_allow_no_outside_resource(client, world):
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+@sqlite_only
+def test_a_line_break_in_a_subject_cannot_forge_a_header(app, smtp_sink):
+    with app.app_context():
+        send_mail("marie@example.org", "Atelier\nBcc: intrus@example.org", "Bonjour")
+    [message] = smtp_sink.messages
+    assert message["Bcc"] is None
+    assert message["Subject"] == "Atelier Bcc: intrus@example.org"
+    assert [e.rcpt_tos for e in smtp_sink.capture.envelopes] == [["marie@example.org"]]
