@@ -13,4 +13,7 @@ from flask import Blueprint
 bp = Blueprint("animation", __name__)
 
 # The views register themselves on `bp`; imported last so they can import `bp`.
-from webapp.animation import activities, cancellation, phone, roster  # noqa: E402, F401
+import webapp.animation.activities  # noqa: E402
+import webapp.animation.cancellation  # noqa: E402
+import webapp.animation.phone  # noqa: E402
+import webapp.animation.roster  # noqa: E402, F401

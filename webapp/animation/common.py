@@ -100,7 +100,7 @@ def calls_waiting(db: Session) -> int:
 
 def actor() -> User:
     """The signed-in staff member, as the use-cases want them."""
-    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    user: User = current_user._get_current_object()
     return user
 
 

@@ -207,10 +207,10 @@ class SessionForm(_SessionFields):
 
     @property
     def repeats(self) -> bool:
-        return self.frequency.data != ONCE
+        return bool(self.frequency.data != ONCE)
 
     def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
+        valid = bool(super().validate(extra_validators))
         # Checked here: the Optional() of until_date stops its own validators when it is empty.
         if self.repeats and self.until_date.data is None and not self.until_date.errors:
             self.until_date.errors = ["Indiquez jusqu'à quand la séance se répète."]
