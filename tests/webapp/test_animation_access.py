@@ -57,3 +57,36 @@ def test_visitors_are_sent_to_sign_in(app, client, world):
             response = client.get(url)
             assert response.status_code == 302, url
             assert "/connexion" in response.headers["Location"]
+
+
+def test_staff_cannot_reach_another_centres_rows(
+    client, world, make_user, make_centre, make_session, make_person, make_activity
+):
+    other = make_centre()
+    session = make_session(centre=other)
+    person = make_person(centre=other)
+    activity = make_activity(centre=other)
+    ids = (session.id, person.id, activity.id)
+    staff = make_user(username="anim", role=Role.animator, password=PASSWORD)
+    token = csrf_token(client)
+    client.post(
+        "/connexion", data={"csrf_token": token, "username": staff.username, "password": PASSWORD}
+    )
+    session_id, person_id, activity_id = ids
+    for url in (
+        f"/animation/seances/{session_id}",
+        f"/animation/seances/{session_id}/emargement.pdf",
+        f"/animation/seances/{session_id}/modifier",
+        f"/animation/seances/{session_id}/annuler",
+        f"/animation/telephone/personnes/{person_id}",
+        f"/animation/telephone/personnes/{person_id}/seances/{world.session.id}",
+        f"/animation/telephone/personnes/{world.person.id}/seances/{session_id}",
+        f"/animation/activites/{activity_id}/modifier",
+        "/animation/seances/99999999999999999999",
+    ):
+        assert client.get(url).status_code == 404, url
+    token = csrf_token(client, "/")
+    response = client.post(
+        f"/animation/seances/{session_id}/annuler", data={"csrf_token": token, "reason": "x"}
+    )
+    assert response.status_code == 404
