@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as web_session
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -22,6 +23,7 @@ from scheduling.models import (
     ActivitySession,
     Booking,
     BookingStatus,
+    Notification,
     Person,
     Role,
     SessionSeries,
@@ -114,10 +116,10 @@ def _booking_url(booking: Booking) -> str:
     return url_for("bookings.show_booking", booking_id=booking.id, _external=True)
 
 
-def _deliver(outcome_notifications: Sequence[object]) -> list[str]:
-    notifications = list(outcome_notifications)
-    send_notifications(notifications)  # type: ignore[arg-type]
-    return [str(getattr(n, "recipient", "")).lower() for n in notifications]
+def _deliver(notifications: Sequence[Notification]) -> list[str]:
+    """Send the outcome's e-mails after commit; return who is written to."""
+    send_notifications(notifications)
+    return [n.recipient.lower() for n in notifications]
 
 
 # --- booking one session ----------------------------------------------------------------------
@@ -178,8 +180,7 @@ def new_booking(session_id: int) -> str | Response:
 
 
 def _chosen(persons: Sequence[Person]) -> Person | None:
-    from flask import session as web_session
-
+    """The only person, or the one chosen earlier on the agenda."""
     if len(persons) == 1:
         return persons[0]
     return _pick(persons, web_session.get(CHOSEN_PERSON_KEY))
