@@ -40,6 +40,7 @@ from webapp.auth import centre_now, current_centre_id, get_in_centre, role_requi
 from webapp.db import get_db
 from webapp.forms import BookingForm, ConfirmForm, CycleForm, int_choice
 from webapp.fr import fr_when
+from webapp.ical import booking_calendar
 from webapp.mail import send_mail, send_notifications
 
 bp = Blueprint("bookings", __name__)
@@ -250,6 +251,25 @@ def cancel_booking(booking_id: int) -> str | Response:
         "success",
     )
     return redirect(url_for("bookings.list_bookings"))
+
+
+@bp.get("/reservations/<int:booking_id>/agenda.ics")
+@role_required(Role.carer)
+def booking_ics(booking_id: int) -> Response:
+    """The booking as a calendar file, to add it to a phone's or computer's agenda."""
+    db = get_db()
+    booking = _my_booking(db, booking_id)
+    body = booking_calendar(
+        booking,
+        zone=booking.session.venue.centre.timezone or "Europe/Paris",
+        now_utc=dt.datetime.now(dt.UTC),
+        url=_booking_url(booking),
+    )
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f"attachment; filename=navette-{booking.id}.ics"},
+    )
 
 
 # --- Mes réservations --------------------------------------------------------------------------
