@@ -124,13 +124,16 @@ def test_a_session_in_the_past_is_refused_by_the_rules(client, world, as_animato
     assert "La séance ne peut pas commencer dans le passé." in text_of(response)
 
 
-def test_editing_one_occurrence_leaves_the_others(client, world, as_animator, db):
+def test_editing_one_occurrence_leaves_the_others(
+    client, world, as_animator, db, make_booking, smtp_sink
+):
     first = next_weekday(dt.date.today(), 4)
     post(client, "/animation/seances/nouvelle", series_form(world, first))
     series_id = read(db, select(SessionSeries))[-1].id
     activity_id = world.session.activity_id
     occurrences = [s for s in sessions_of(db, activity_id) if s.series_id == series_id]
     second = occurrences[1]
+    make_booking(second, person=world.person)  # Jeanne, whose carer has an e-mail address
 
     form = client.get(f"/animation/seances/{second.id}/modifier").get_data(as_text=True)
     assert 'value="14:00"' in form and f'value="{second.starts_at.date().isoformat()}"' in form
@@ -143,6 +146,9 @@ def test_editing_one_occurrence_leaves_the_others(client, world, as_animator, db
     assert all(
         after[s.id].starts_at.time() == dt.time(14) for s in occurrences if s.id != second.id
     )
+    [mail] = smtp_sink.to("marie@example.org")
+    assert "Séance modifiée" in mail["Subject"]
+    assert "15 h 00" in mail.get_content()
 
 
 def test_create_and_edit_an_activity(client, world, as_animator, db):
