@@ -602,9 +602,10 @@ def _belongs_to_centre(table: Table, centre_id: int) -> ColumnElement[bool]:
     if "centre_id" in table.c:
         return table.c.centre_id == centre_id
     # A row without centre_id (a series, a carer link) belongs through its parent.
-    for fk in table.foreign_keys:
+    # Follow a compulsory link (a nullable one, like a series' animator, may be empty).
+    for fk in sorted(table.foreign_keys, key=lambda fk: fk.parent.name):
         parent = fk.column.table
-        if parent is not table and isinstance(parent, Table):
+        if parent is not table and isinstance(parent, Table) and not fk.parent.nullable:
             owned = select(parent.c.id).where(_belongs_to_centre(parent, centre_id))
             return fk.parent.in_(owned)
     raise RuntimeError(f"La table {table.name} n'est rattachée à aucun centre.")
@@ -1039,13 +1040,24 @@ def demo_command(reset: bool) -> None:
                     "rien n'a changé. Utilisez --reset pour le recharger."
                 )
                 return
+            taken = _usernames_taken(db)
+            if taken:
+                raise click.ClickException(
+                    "Ces identifiants de démonstration existent déjà dans un autre centre : "
+                    f"{', '.join(taken)}. Chargez la démonstration dans une base à part."
+                )
             summary = load_demo(db, now=now)
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, RuntimeError) as error:
         raise click.ClickException(
             "Impossible de charger la démonstration : la base de données est-elle créée "
             f"(migrations appliquées) ?\nDétail : {error.__class__.__name__}: {error}"
         ) from error
     _print_summary(summary)
+
+
+def _usernames_taken(db: Session) -> list[str]:
+    wanted = [u[0] for u in STAFF_ACCOUNTS] + [c[0] for c in CARERS]
+    return sorted(db.scalars(select(User.username).where(User.username.in_(wanted))))
 
 
 def _print_summary(summary: DemoSummary) -> None:

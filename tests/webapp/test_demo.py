@@ -110,3 +110,22 @@ def distance_km(lat1, lon1, lat2, lon2):
     x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
     y = math.radians(lat2 - lat1)
     return 6371 * math.hypot(x, y)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_demo_refuses_to_take_over_another_centres_logins(app, db, make_user):
+    make_user(username="animation")
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 1
+    assert "existent déjà dans un autre centre : animation" in result.output
+    assert count(db, Centre, Centre.slug == CENTRE_SLUG) == 0
+
+
+def test_demo_on_a_database_without_tables_says_what_to_do(tmp_path):
+    from webapp import create_app
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'vide.sqlite3'}", "SECRET_KEY": "x"})
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 1
+    assert "migrations appliquées" in result.output
+    assert "Traceback" not in result.output
