@@ -71,6 +71,7 @@ def test_cancelling_mails_who_has_an_address_and_lists_the_others_to_call(
     assert "Marcel Chassaing" in calls and "05 53 27 40 12" in calls
     assert "Animatrice malade" in calls
     assert "Odette Lasserre" not in calls and "Jeanne Delmas" not in calls
+    assert "E-mails qui ne sont pas partis" not in calls  # they all left
 
 
 def test_a_call_ticked_as_done_leaves_the_list(client, world, as_animator, booked, db):
@@ -123,3 +124,19 @@ def test_another_centres_call_cannot_be_ticked(
     call_id = call.id
     assert post(client, f"/animation/appels/{call_id}/fait").status_code == 404
     assert read(db, Notification, call_id).done_at is None
+
+
+def test_e_mails_that_could_not_leave_are_shown_to_call(
+    app, client, world, as_animator, booked, db
+):
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on: the SMTP server is "down"
+        closed.bind(("127.0.0.1", 0))
+        app.config["MAIL_PORT"] = closed.getsockname()[1]
+    session_id = world.session.id
+    post(client, f"/animation/seances/{session_id}/annuler", {"reason": "Grève des transports"})
+    page = text_of(client.get("/animation/appels"))
+    assert "E-mails qui ne sont pas partis" in page
+    assert "Odette Lasserre" in page and "e-mail à odette@example.org" in page
+    assert "Jeanne Delmas" in page and "e-mail à marie@example.org" in page

@@ -6,7 +6,13 @@ from flask import abort, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from scheduling.models import NotificationChannel
-from scheduling.notifications import call_list, email_recipients, mark_call_done
+from scheduling.notifications import (
+    call_list,
+    email_recipients,
+    mark_call_done,
+    pending_emails,
+    phone_to_call,
+)
 from scheduling.sessions import cancel_session
 from webapp.animation import bp
 from webapp.animation.common import MAX_ID, actor, phone_href, session_or_404, staff_only
@@ -60,11 +66,16 @@ def cancel(session_id: int) -> str | Response:
 @bp.get("/appels")
 @staff_only
 def calls() -> str:
+    db = get_db()
+    # An e-mail still unsent here could not leave (the outbox is sent right after each
+    # change): the person was not told, so staff should phone them.
     return render_template(
         "animation/calls.html",
-        calls=call_list(get_db(), current_centre_id()),
+        calls=call_list(db, current_centre_id()),
+        unsent=[n for n in pending_emails(db, current_centre_id()) if n.person is not None],
         form=ConfirmForm(),
         phone_href=phone_href,
+        phone_to_call=phone_to_call,
     )
 
 
