@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy import ColumnElement, Table, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ from scheduling.models import (
     Field,
     Frequency,
     Mobility,
+    Notification,
     Person,
     Role,
     User,
@@ -640,6 +641,12 @@ def load_demo(db: Session, *, now: dt.datetime) -> DemoSummary:
     summary.sessions = len(sessions)
     booked, waiting = _add_bookings(db, rng, staff["animation"], carers[0], now, sessions, persons)
     summary.bookings, summary.waitlisted = booked, waiting
+    # The confirmations of these past bookings count as sent: they are history, not an outbox.
+    db.execute(
+        update(Notification)
+        .where(Notification.centre_id == centre.id, Notification.sent_at.is_(None))
+        .values(sent_at=Notification.created_at)
+    )
     summary.vehicles = _add_vehicles(db, centre, communes, venues)
     summary.drivers = _add_drivers(db, centre, staff)
     db.flush()

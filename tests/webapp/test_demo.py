@@ -16,6 +16,7 @@ from scheduling.models import (
     Commune,
     Field,
     Mobility,
+    Notification,
     Person,
     Role,
     User,
@@ -70,6 +71,8 @@ def test_demo_loads_a_realistic_territory(app, db):
     assert count(db, Booking, Booking.status == BookingStatus.confirmed) >= 20
     assert count(db, Booking, Booking.status == BookingStatus.waitlisted) >= 1
     assert count(db, Vehicle, Vehicle.centre_id == centre.id) == 3
+
+    assert count(db, Notification, Notification.sent_at.is_(None)) == 0  # no stale outbox
 
     [carer] = read(db, select(User).where(User.username == "aidant"))
     assert carer.role is Role.carer and len(carer.helped_persons) == 2
