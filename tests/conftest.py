@@ -203,7 +203,9 @@ def make_commune(db: DbSession, centre: Centre) -> Callable[..., Commune]:
         n = next(_serial)
         values: dict[str, Any] = {
             "centre_id": centre_id,
-            "insee": f"{24000 + n % 1000:05d}",
+            # 99xxx is never a Dordogne code, so generated communes cannot clash with the real
+            # ones (24xxx) that some fixtures create by name.
+            "insee": f"99{n % 1000:03d}",
             "name": f"Commune {n}",
             "postcode": "24100",
             "lat": 44.85,
