@@ -20,7 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
     )
-    app.config.update(settings.settings_from_env(app.instance_path))
+    app.config.update(settings.settings_from_env())
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key_from_instance(app.instance_path)
-    app.config["DATABASE_URL"] = settings.sqlite_url_in_instance(
+    app.config["DATABASE_URL"] = settings.absolute_sqlite_url(
         app.config["DATABASE_URL"], app.root_path
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 DEFAULT_DATABASE_URL = "sqlite:///instance/navette.sqlite3"
 
 
-def settings_from_env(instance_path: str) -> dict[str, object]:
+def settings_from_env() -> dict[str, object]:
     """Return the settings a deployment controls through environment variables."""
     env = os.environ
     return {
@@ -42,7 +42,7 @@ def secret_key_from_instance(instance_path: str) -> str:
     return key
 
 
-def sqlite_url_in_instance(url: str, root_path: str) -> str:
+def absolute_sqlite_url(url: str, root_path: str) -> str:
     """Make a relative SQLite path relative to the project root, not to the current directory."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
