@@ -9,7 +9,8 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
-import scheduling.models  # noqa: F401  (registers every table on the metadata)
+import scheduling.models  # registers every table on the metadata
+import scheduling.transport_models  # noqa: F401  (the transport tables too)
 from scheduling.db import Base, make_engine, normalize_url
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/navette.sqlite3"
