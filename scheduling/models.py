@@ -126,6 +126,8 @@ class NotificationKind(LabelledEnum):
     promoted_from_waitlist = "promoted_from_waitlist"
     session_cancelled = "session_cancelled"
     session_changed = "session_changed"
+    # A driver found nobody at the door: the coordinator must check on the person at once.
+    welfare_alert = "welfare_alert"
 
 
 class NotificationChannel(LabelledEnum):
@@ -192,6 +194,7 @@ LABELS: dict[type[LabelledEnum], dict[str, str]] = {
         "promoted_from_waitlist": "Place libérée",
         "session_cancelled": "Séance annulée",
         "session_changed": "Séance modifiée",
+        "welfare_alert": "Personne ne répond à la porte",
     },
     NotificationChannel: {
         "email": "Courriel",
