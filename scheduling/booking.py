@@ -392,6 +392,7 @@ def _book(
         mobility=person.mobility,
         booked_by_id=actor.id,
         created_at=now,
+        updated_at=now,
     )
     db.add(booking)
     db.flush()
@@ -423,6 +424,8 @@ def promote_waitlist(
     notifications: list[Notification] = []
     for booking in chosen:
         booking.status = BookingStatus.confirmed
+        booking.sequence += 1
+        booking.updated_at = now
     db.flush()
     for booking in chosen:
         notifications.extend(notify_promoted(db, booking, now))
@@ -448,6 +451,8 @@ def cancel_booking(
         return CancellationOutcome(reason="Cette séance est déjà passée.")
     booking.status = BookingStatus.cancelled
     booking.cancelled_at = now
+    booking.sequence += 1
+    booking.updated_at = now
     db.flush()
     promoted, notifications = promote_waitlist(db, session, now)
     return CancellationOutcome(

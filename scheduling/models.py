@@ -435,6 +435,12 @@ class ActivitySession(Base):
         _enum_column(SessionStatus), default=SessionStatus.scheduled
     )
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # iCalendar bookkeeping: SEQUENCE goes up on every change subscribers must see, and
+    # ``updated_at`` (local wall time) dates it. ``series_slot`` keeps the slot of its series an
+    # occurrence was generated for, once it is moved (the feeds' RECURRENCE-ID).
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    series_slot: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     activity: Mapped[Activity] = relationship(back_populates="sessions")
     series: Mapped[SessionSeries | None] = relationship(back_populates="sessions")
@@ -481,6 +487,9 @@ class Booking(Base):
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # iCalendar bookkeeping, as on ActivitySession.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     session: Mapped[ActivitySession] = relationship(back_populates="bookings")
     person: Mapped[Person] = relationship(back_populates="bookings")
@@ -550,3 +559,39 @@ class Notification(Base):
     user: Mapped[User | None] = relationship()
     booking: Mapped[Booking | None] = relationship()
     session: Mapped[ActivitySession | None] = relationship()
+
+
+class FeedKind(LabelledEnum):
+    """Whose agenda a private calendar feed carries."""
+
+    carer = "carer"  # the bookings of every person a carer helps
+    animator = "animator"  # the sessions a staff member leads
+    driver = "driver"  # a driver's published rounds
+    person = "person"  # one person's bookings (given by staff to someone without an account)
+
+
+LABELS[FeedKind] = {
+    "carer": "Les réservations des personnes que j'aide",
+    "animator": "Les séances que j'anime",
+    "driver": "Mes tournées",
+    "person": "Les réservations d'une personne",
+}
+
+
+class CalendarToken(Base):
+    """The secret of a private calendar feed URL; revoked tokens answer 404."""
+
+    __tablename__ = "calendar_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[FeedKind] = mapped_column(_enum_column(FeedKind))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    person: Mapped[Person | None] = relationship()

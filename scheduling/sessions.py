@@ -219,6 +219,7 @@ def create_session(
         booking_deadline=booking_deadline,
         transport_offered=transport_offered,
         status=SessionStatus.scheduled,
+        updated_at=now,
     )
     db.add(session)
     db.flush()
@@ -338,6 +339,7 @@ def create_series(
                 booking_deadline=deadline,
                 transport_offered=transport_offered,
                 status=SessionStatus.scheduled,
+                updated_at=now,
             )
         )
     db.flush()
@@ -464,6 +466,19 @@ def edit_occurrence(
         return SessionChange(errors=errors)
 
     moved = (starts_at, ends_at, venue_id) != (session.starts_at, session.ends_at, session.venue_id)
+    _mark_changed(
+        session,
+        now,
+        changed=moved
+        or (seats, wheelchair_places, animator_id, booking_deadline, transport_offered)
+        != (
+            session.seats,
+            session.wheelchair_places,
+            session.animator_id,
+            session.booking_deadline,
+            session.transport_offered,
+        ),
+    )
     session.starts_at = starts_at
     session.ends_at = ends_at
     session.venue_id = venue_id
@@ -507,12 +522,15 @@ def cancel_session(
     session, errors = _lock_editable(db, actor, session_id, now)
     if session is None:
         return SessionChange(errors=errors)
+    _mark_changed(session, now)
     session.status = SessionStatus.cancelled
     session.cancel_reason = reason.strip()
     affected = _live_bookings(db, session.id)
     for booking in affected:
         booking.status = BookingStatus.cancelled
         booking.cancelled_at = now
+        booking.sequence += 1
+        booking.updated_at = now
     db.flush()
     notifications: list[Notification] = []
     for booking in affected:
@@ -524,6 +542,42 @@ def cancel_session(
 
 # Cancelling one occurrence of a series is cancelling that session; the others stay.
 cancel_occurrence = cancel_session
+
+
+def reinstate_session(
+    db: DbSession, *, actor: User, now: dt.datetime, session_id: int
+) -> SessionChange:
+    """Put a cancelled session back on the agenda (a cancellation made by mistake).
+
+    Its bookings stay cancelled: everyone was told, so they book again if they still can.
+    """
+    if not is_staff(actor):
+        return SessionChange(errors=dict(NOT_STAFF))
+    session = lock_session(db, centre_id=actor.centre_id, session_id=session_id)
+    if session is None:
+        return SessionChange(errors={"__all__": "Cette séance n'existe pas."})
+    if session.status is not SessionStatus.cancelled:
+        return SessionChange(errors={"__all__": "Cette séance n'est pas annulée."})
+    if session.starts_at <= now:
+        return SessionChange(errors={"__all__": "Cette séance est déjà passée."})
+    _mark_changed(session, now)
+    session.status = SessionStatus.scheduled
+    session.cancel_reason = None
+    db.flush()
+    return SessionChange(session=session)
+
+
+def _mark_changed(session: ActivitySession, now: dt.datetime, *, changed: bool = True) -> None:
+    """Count a change calendar subscribers must see (SEQUENCE), before the session moves.
+
+    A series occurrence remembers the slot it was generated for: calendars know it by that.
+    """
+    if not changed:
+        return
+    if session.series_id is not None and session.series_slot is None:
+        session.series_slot = session.starts_at
+    session.sequence += 1
+    session.updated_at = now
 
 
 # --- attendance -----------------------------------------------------------------------------
