@@ -128,6 +128,9 @@ class NotificationKind(LabelledEnum):
     session_changed = "session_changed"
     # A driver found nobody at the door: the coordinator must check on the person at once.
     welfare_alert = "welfare_alert"
+    # A round was published (pickup window promised) or changed after publication.
+    transport_planned = "transport_planned"
+    transport_changed = "transport_changed"
 
 
 class NotificationChannel(LabelledEnum):
@@ -195,6 +198,8 @@ LABELS: dict[type[LabelledEnum], dict[str, str]] = {
         "session_cancelled": "Séance annulée",
         "session_changed": "Séance modifiée",
         "welfare_alert": "Personne ne répond à la porte",
+        "transport_planned": "Heure de passage du transport",
+        "transport_changed": "Transport modifié",
     },
     NotificationChannel: {
         "email": "Courriel",
