@@ -6,15 +6,15 @@
 The day: participants live in the real communes within 30 km of Bergerac
 (shared/data/communes-dordogne.csv; homes scattered around each village centre, more people
 where the population is larger) and attend sessions in five venues (two in Bergerac, Lalinde,
-Eymet, Mussidan) in the morning and the afternoon, at staggered times. Each participant has an
-outbound trip (dropoff window: between 30 and 5 minutes before the session) and, most of the
-time, a return trip (pickup window: the 20 minutes after the session ends). About 10 % use a
-walker (longer boarding), about 5 % a wheelchair (a wheelchair place instead of a seat, longer
-boarding). Maximum ride: 20 minutes + 1.5 × the direct ride. Travel: WGS-84 geodesic × 1.3 at
-45 km/h. Fleet: minibuses (8 seats + 1 wheelchair) and adapted vans (4 seats + 2 wheelchairs)
-based at the CRT depot all day, and volunteer cars (3 seats) that start and end at their
-driver's home for a half day; sized from the number of requests so that almost every trip is
-servable.
+Eymet, Mussidan), four sessions a day each (two in the morning, two in the afternoon) at
+staggered times. Each participant has an outbound trip (dropoff window: between 30 and 5
+minutes before the session) and, most of the time, a return trip (pickup window: the 20
+minutes after the session ends). About 10 % use a walker (longer boarding), about 5 % a
+wheelchair (a wheelchair place instead of a seat, longer boarding). Maximum ride: 20 minutes +
+1.5 × the direct ride. Travel: WGS-84 geodesic × 1.3 at 45 km/h. Fleet: minibuses (8 seats +
+1 wheelchair) and adapted vans (4 seats + 2 wheelchairs) based at the CRT depot all day, and
+volunteer cars (3 seats) that start and end at their driver's home for a half day; sized from
+the number of requests so that almost every trip is servable.
 
 The output reports requests, served, unserved (with their reasons), vehicles used, distance,
 seconds and whether routing.check found any violation.
@@ -49,9 +49,10 @@ VENUES = [  # (id, commune, offset in km east/north of its centre)
     ("salle-eymet", "Eymet", (-0.3, 0.2)),
     ("centre-mussidan", "Mussidan", (0.1, 0.3)),
 ]
-MORNING_STARTS = [540, 570, 600, 630]  # 9:00 .. 10:30
-AFTERNOON_STARTS = [810, 840, 870, 900]  # 13:30 .. 15:00
-SESSION_MINUTES = [120, 150, 180]
+# Each venue runs four sessions a day; venue v starts 15 min after venue v-1, so that the
+# arrivals of a day spread over the morning and the afternoon as a CRT would plan them.
+SESSION_STARTS = [540, 645, 825, 930]  # 9:00, 10:45, 13:45, 15:30 for the first venue
+SESSION_MINUTES = [90, 90, 120]
 
 
 def load_communes() -> list[dict[str, Any]]:
@@ -96,8 +97,8 @@ def generate(requests: int, seed: int) -> dict[str, Any]:
     # Sessions: each venue has a morning and an afternoon session at a staggered time.
     sessions = []
     for v, (venue_id, position) in enumerate(venues):
-        for starts in (MORNING_STARTS, AFTERNOON_STARTS):
-            start = starts[(v + seed) % len(starts)]
+        for first in SESSION_STARTS:
+            start = first + 15 * ((v + seed) % len(venues))
             sessions.append((venue_id, position, start, start + rng.choice(SESSION_MINUTES)))
     weights = [c["pop"] ** 0.7 for c in communes]
     reqs: list[dict[str, Any]] = []
@@ -161,7 +162,7 @@ def _fleet(
 ) -> list[dict[str, Any]]:
     per_thousand = requests / 1000.0
     fleet: list[dict[str, Any]] = []
-    for i in range(max(1, round(12 * per_thousand))):
+    for i in range(max(1, round(18 * per_thousand))):
         fleet.append(
             {
                 "id": f"minibus-{i + 1}",
@@ -172,7 +173,7 @@ def _fleet(
                 "max_duration": 600,
             }
         )
-    for i in range(max(1, round(8 * per_thousand))):
+    for i in range(max(1, round(10 * per_thousand))):
         fleet.append(
             {
                 "id": f"van-{i + 1}",
@@ -184,7 +185,7 @@ def _fleet(
             }
         )
     big = [c for c in communes if c["pop"] >= 800]
-    for i in range(max(1, round(16 * per_thousand))):
+    for i in range(max(1, round(24 * per_thousand))):
         village = rng.choice(big)
         lat, lon = _shift(village["lat"], village["lon"], rng.gauss(0, 0.5), rng.gauss(0, 0.5))
         home = f"volunteer-{i + 1}"

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 Log = Callable[[str], None]
 
+_RIDE_AS_PRECEDENCE = True
+_EXTRA_PARAMS: dict[str, Any] = {}
 # Integer model resolution: 1/1000 minute (and 1/1000 distance unit for the cost).
 SCALE = 1000
 # Seconds kept for rescheduling and building the solution after the search.
@@ -86,6 +88,9 @@ class Instance:
     start_window: list[tuple[float, float]] = field(default_factory=list)
     end_window: list[tuple[float, float]] = field(default_factory=list)
     span: list[float | None] = field(default_factory=list)
+    # A vehicle cut by a time slice travels from its start to its end node even with no stop
+    # in between; an unused vehicle of the day does not travel at all.
+    used_when_empty: list[bool] = field(default_factory=list)
 
     @property
     def num_nodes(self) -> int:
@@ -145,9 +150,10 @@ def _layout(
         ends=ends,
         allowed=allowed,
         request_ids=request_ids,
-        start_window=[tuple(vehicle.available) for vehicle in fleet],
-        end_window=[tuple(vehicle.available) for vehicle in fleet],
+        start_window=[(v.available[0], v.available[1]) for v in fleet],
+        end_window=[(v.available[0], v.available[1]) for v in fleet],
         span=[vehicle.max_duration for vehicle in fleet],
+        used_when_empty=[False for _ in fleet],
     )
 
 
@@ -220,7 +226,12 @@ class Model:
                 (routing.Start(v), inst.start_window[v]),
                 (routing.End(v), inst.end_window[v]),
             ):
-                self.time.CumulVar(node).SetRange(_up(window[0]), _down(window[1]))
+                # A vehicle whose route so far ends too late gets an empty range: pin it to
+                # its last instant (routes are verified exactly afterwards anyway).
+                high = _down(window[1])
+                self.time.CumulVar(node).SetRange(min(_up(window[0]), high), high)
+            if inst.used_when_empty[v]:
+                routing.SetVehicleUsedWhenEmpty(True, v)
             span = inst.span[v]
             if span is not None:
                 self.time.SetSpanUpperBoundForVehicle(_down(span), v)
@@ -244,15 +255,6 @@ class Model:
             pick = self.manager.NodeToIndex(2 * k)
             drop = self.manager.NodeToIndex(2 * k + 1)
             routing.AddPickupAndDelivery(pick, drop)
-            solver.Add(routing.VehicleVar(pick) == routing.VehicleVar(drop))
-            solver.Add(self.time.CumulVar(pick) <= self.time.CumulVar(drop))
-            pick_range, drop_range, bound = self._windows(k, request, fleet, time_nodes)
-            self.time.CumulVar(pick).SetRange(*pick_range)
-            self.time.CumulVar(drop).SetRange(*drop_range)
-            if bound is not None:
-                # begin(drop) - (begin(pick) + service(pick)) <= max_ride. A node precedence is
-                # known to the local-search filters (a plain constraint is only checked late).
-                self.time.AddNodePrecedence(drop, pick, -bound)
             penalty = (
                 default_penalty
                 if request.penalty is None
@@ -260,9 +262,29 @@ class Model:
             )
             routing.AddDisjunction([pick], penalty // 2 + 1)
             routing.AddDisjunction([drop], penalty // 2 + 1)
+            solver.Add(routing.VehicleVar(pick) == routing.VehicleVar(drop))
+            solver.Add(self.time.CumulVar(pick) <= self.time.CumulVar(drop))
+            pick_range, drop_range, bound = self._windows(k, request, fleet, time_nodes)
+            if not (0 <= pick_range[0] <= pick_range[1] < horizon) or not (
+                0 <= drop_range[0] <= drop_range[1] < horizon
+            ):
+                # No vehicle of this (sub-)problem can take it at all: leave it out.
+                routing.ActiveVar(pick).SetValue(0)
+                routing.ActiveVar(drop).SetValue(0)
+                continue
+            self.time.CumulVar(pick).SetRange(*pick_range)
+            self.time.CumulVar(drop).SetRange(*drop_range)
+            if bound is not None:
+                # begin(drop) - (begin(pick) + service(pick)) <= max_ride. A node precedence is
+                # known to the local-search filters (a plain constraint is only checked late).
+                if _RIDE_AS_PRECEDENCE:
+                    self.time.AddNodePrecedence(drop, pick, -bound)
+                else:
+                    solver.Add(self.time.CumulVar(drop) - self.time.CumulVar(pick) <= bound)
             if len(inst.allowed[k]) < len(fleet):
-                routing.SetAllowedVehiclesForIndex(inst.allowed[k], pick)
-                routing.SetAllowedVehiclesForIndex(inst.allowed[k], drop)
+                # (SetAllowedVehiclesForIndex is not usable from Python in this version.)
+                for index in (pick, drop):
+                    routing.VehicleVar(index).SetValues([-1, *inst.allowed[k]])
 
     def _windows(
         self, k: int, request: Request, fleet: Sequence[Vehicle], time_nodes: np.ndarray
@@ -296,9 +318,6 @@ class Model:
             if bound is not None:
                 p_lo = max(p_lo, d_lo - bound)
                 d_hi = min(d_hi, p_hi + bound)
-        # An empty range cannot happen for a request kept in the model (it fits some vehicle
-        # alone); guard anyway so that OR-Tools never receives an inverted range.
-        p_hi, d_hi = max(p_lo, p_hi), max(d_lo, d_hi)
         return (int(p_lo), int(p_hi)), (int(d_lo), int(d_hi)), bound
 
     def parameters(
@@ -311,10 +330,22 @@ class Model:
         params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
         if solution_limit is not None:
             params.solution_limit = solution_limit
+        for key, value in _EXTRA_PARAMS.items():
+            setattr(params, key, value)
         return params
 
-    def solve(self, strategy: Strategy, seconds: float) -> list[list[int]] | None:
-        assignment = self.routing.SolveWithParameters(self.parameters(strategy, seconds))
+    def solve(
+        self,
+        strategy: Strategy,
+        seconds: float,
+        descend: bool = True,
+        solution_limit: int | None = None,
+    ) -> list[list[int]] | None:
+        """First solution, then (when `descend`) local search and the metaheuristic."""
+        params = self.parameters(strategy, seconds, solution_limit)
+        if not descend:
+            params.solution_limit = 1
+        assignment = self.routing.SolveWithParameters(params)
         return None if assignment is None else self.routes_of(assignment)
 
     def improve(
@@ -352,7 +383,11 @@ def route_distance(inst: Instance, vehicle: int, nodes: Sequence[int]) -> float:
 
 
 def total_distance(inst: Instance, routes: Sequence[Sequence[int]]) -> float:
-    return sum(route_distance(inst, v, nodes) for v, nodes in enumerate(routes) if nodes)
+    return sum(
+        route_distance(inst, v, nodes)
+        for v, nodes in enumerate(routes)
+        if nodes or inst.used_when_empty[v]
+    )
 
 
 def served_count(routes: Sequence[Sequence[int]]) -> int:
@@ -394,7 +429,11 @@ def improve(
     group_size = min(group_size, len(root.vehicles))
     stats = {"slice": [0, 0], "routes": [0, 0]}
     times: dict[int, list[float]] = {}
+    rounds = 0
     while time.monotonic() < deadline - 0.05:
+        rounds += 1
+        if _MAX_ROUNDS is not None and rounds > _MAX_ROUNDS:
+            break
         kind = "slice" if rng.random() < _SLICE_SHARE else "routes"
         if kind == "slice":
             candidate = _time_slice_move(root, routes, times, rng, deadline)
@@ -443,7 +482,7 @@ def _route_group_move(
     seconds = min(_SUB_SECONDS, deadline - time.monotonic())
     if seconds <= 0.02:
         return None
-    found = Model(sub).improve(current, Strategy(), seconds)
+    found = _resolve(sub, current, rng, seconds)
     if found is None:
         return None
     new_routes = [list(nodes) for nodes in routes]
@@ -506,6 +545,7 @@ def _time_slice_move(
             sub.loc[sub.starts[v]] = root.loc[last]
             sub.start_window[v] = (prefix[-1] + float(root.service[last]), root.end_window[v][1])
             sub.span[v] = None
+            sub.used_when_empty[v] = True
         if y < len(nodes):
             suffix = schedule_route(root, v, nodes[y:], start=False, goal="latest")
             if suffix is None:
@@ -513,6 +553,7 @@ def _time_slice_move(
             sub.loc[sub.ends[v]] = root.loc[nodes[y]]
             sub.end_window[v] = (root.start_window[v][0], suffix[0])
             sub.span[v] = None
+            sub.used_when_empty[v] = True
     local = {k: i for i, k in enumerate(request_ids)}
     current = [
         [2 * local[n // 2] + n % 2 for n in routes[v][cuts[v][0] : cuts[v][1]]] for v in vehicles
@@ -520,7 +561,7 @@ def _time_slice_move(
     seconds = min(_SUB_SECONDS, deadline - time.monotonic())
     if seconds <= 0.02:
         return None
-    found = Model(sub).improve(current, Strategy(), seconds)
+    found = _resolve(sub, current, rng, seconds)
     if found is None:
         return None
     new_routes = []
@@ -532,6 +573,22 @@ def _time_slice_move(
         if new_routes[v] != routes[v]:
             changed.append(v)
     return new_routes, changed
+
+
+def _resolve(
+    sub: Instance, current: list[list[int]], rng: random.Random, seconds: float
+) -> list[list[int]] | None:
+    """Solve a sub-problem afresh (a new first solution, then GLS).
+
+    Guided local search started from the current routes hardly leaves them (they are a local
+    optimum already); building the part again from nothing lands in another basin, often a
+    better one. The caller keeps whichever is better.
+    """
+    if _WARM_START:
+        return Model(sub).improve(current, Strategy(), seconds)
+    first = rng.choice(_RECREATE)
+    strategy = Strategy(first_solution=first, metaheuristic=_SUB_META)
+    return Model(sub).solve(strategy, seconds, solution_limit=_SUB_SOLUTIONS)
 
 
 def _empty_cut(
@@ -561,7 +618,19 @@ def _window_overlaps(request: Request, low: float, high: float) -> bool:
     return window is None or (window[0] <= high and window[1] >= low)
 
 
-_SUB_SECONDS = 0.4
+_SUB_SECONDS = 0.3
+_WARM_START = False
+_SUB_META = Metaheuristic.GUIDED_LOCAL_SEARCH
+# Solutions (accepted moves) per sub-problem: a work limit, so that a round does the same work
+# on a fast or a busy machine (the time limit is only a safety net).
+_SUB_SOLUTIONS: int | None = None
+_MAX_ROUNDS: int | None = None
+_RECREATE = (
+    FirstSolution.LOCAL_CHEAPEST_INSERTION,
+    FirstSolution.PARALLEL_CHEAPEST_INSERTION,
+    FirstSolution.LOCAL_CHEAPEST_COST_INSERTION,
+    FirstSolution.SAVINGS,
+)
 # Share of time-slice sub-problems (the rest: groups of related routes).
 _SLICE_SHARE = 0.7
 # Requests picked up in a time slice.
@@ -604,6 +673,15 @@ _WORKERS = (
 )
 # Share of the time given to the whole-problem guided local search before the route groups.
 _WHOLE_SHARE = 0.3
+# Above this many requests, the first solution is built in order of time, by chunks.
+_BIG = 150
+_CHUNK = 60
+_BUILD_SHARE = 0.5
+# Share of a construction step's time given to OR-Tools (the rest: building the model).
+_BUILD_SOLVE_SHARE = 0.7
+# Whole problem: only descend to a local optimum (GLS stalls there), then the LNS.
+_WHOLE_DESCENT = True
+_WHOLE_LS = True
 
 
 def run_worker(
@@ -612,20 +690,101 @@ def run_worker(
     """One search: first solution + GLS on the whole problem, then route-group LNS."""
     strategy = _WORKERS[worker % len(_WORKERS)]
     rng = random.Random(seed * 1000 + worker)
-    model = Model(root)
     budget = deadline - time.monotonic()
     vehicles = len(root.vehicles)
-    whole = budget if vehicles <= 2 else budget * _WHOLE_SHARE
-    routes = model.solve(strategy, max(0.05, whole))
-    if routes is None:
-        routes = [[] for _ in range(vehicles)]
+    if len(root.requests) > _BIG:
+        routes = construct_by_time(root, time.monotonic() + budget * _BUILD_SHARE, strategy, say)
+    else:
+        whole = budget if vehicles <= 2 else budget * _WHOLE_SHARE
+        if vehicles > 2 and _WHOLE_DESCENT:
+            strategy = Strategy(strategy.first_solution, Metaheuristic.GREEDY_DESCENT)
+        found = Model(root).solve(strategy, max(0.05, whole), descend=vehicles <= 2 or _WHOLE_LS)
+        routes = found if found is not None else [[] for _ in range(vehicles)]
     say(
-        f"recherche {worker}: première passe {total_distance(root, routes):.2f}, "
+        f"recherche {worker}: première passe {total_distance(root, routes):.2f} "
+        f"en {time.monotonic() - deadline + budget:.1f} s, "
         f"{served_count(routes)}/{len(root.requests)} servies"
     )
     if vehicles > 2:
         routes = improve(root, routes, deadline, rng, 2 + worker % 2, say)
     return routes
+
+
+def construct_by_time(
+    root: Instance, deadline: float, strategy: Strategy, say: Log
+) -> list[list[int]]:
+    """First solution of a big day, built in order of time (rolling horizon).
+
+    OR-Tools' insertion heuristics on a thousand requests take longer than a minute; a chunk
+    of the day's requests (in order of their windows) takes a second. Each step re-solves the
+    previous chunk together with the new one (a wave of trips to a session is often split
+    between two chunks), every vehicle starting where its route ends before that. Requests a
+    step could not place are offered again to the next one.
+    """
+    vehicles = list(range(len(root.vehicles)))
+    routes: list[list[int]] = [[] for _ in vehicles]
+    order = sorted(range(len(root.requests)), key=lambda k: _request_time(root, k))
+    chunks = [order[i : i + _CHUNK] for i in range(0, len(order), _CHUNK)]
+    carried: list[int] = []
+    cut_time = -math.inf
+    for number, chunk in enumerate(chunks):
+        cuts = []
+        for v in vehicles:
+            planned = schedule_route(root, v, routes[v]) if routes[v] else None
+            begins = planned[1:-1] if planned is not None else [-math.inf] * len(routes[v])
+            cuts.append(_empty_cut(routes[v], begins, cut_time, math.inf)[0])
+        moved = [n // 2 for v in vehicles for n in routes[v][cuts[v] :] if n % 2 == 0]
+        request_ids = moved + carried + chunk
+        sub = root.subset(request_ids, vehicles)
+        for v in vehicles:
+            if cuts[v] > 0:
+                _start_after(root, sub, routes[v][: cuts[v]], v)
+        seconds = (deadline - time.monotonic()) / (len(chunks) - number)
+        found = Model(sub).solve(strategy, max(0.05, seconds * _BUILD_SOLVE_SHARE))
+        if found is not None:
+            candidate = [
+                routes[v][: cuts[v]] + [2 * request_ids[n // 2] + n % 2 for n in found[v]]
+                for v in vehicles
+            ]
+            if served_count(candidate) >= served_count(routes) and all(
+                schedule_route(root, v, candidate[v]) is not None
+                for v in vehicles
+                if candidate[v] != routes[v]
+            ):
+                routes = candidate
+        placed = {n // 2 for nodes in routes for n in nodes}
+        carried = [k for k in carried + chunk if k not in placed][-_CHUNK // 2 :]
+        cut_time = min((_request_time(root, k) for k in chunk), default=cut_time)
+    say(f"construction par tranches de {_CHUNK} demandes : {served_count(routes)} placées")
+    return routes
+
+
+def _request_time(root: Instance, k: int) -> float:
+    request = root.requests[k]
+    if request.pickup_window is not None:
+        return request.pickup_window[0]
+    if request.dropoff_window is not None:
+        return request.dropoff_window[0] - float(
+            root.duration[root.loc[2 * k], root.loc[2 * k + 1]]
+        )
+    return 0.0
+
+
+def _start_after(root: Instance, sub: Instance, nodes: list[int], v: int) -> bool:
+    """Make vehicle v of `sub` start where its route `nodes` (in root) ends, when it can."""
+    prefix = schedule_route(root, v, nodes, end=False, goal="earliest")
+    if prefix is None:
+        return False
+    last = nodes[-1]
+    sub.loc[sub.starts[v]] = root.loc[last]
+    sub.start_window[v] = (prefix[-1] + float(root.service[last]), root.end_window[v][1])
+    span = root.span[v]
+    if span is not None:  # the route left its depot at prefix[0]
+        low, high = sub.end_window[v]
+        sub.end_window[v] = (low, max(low, min(high, prefix[0] + span)))
+    sub.span[v] = None
+    sub.used_when_empty[v] = True
+    return True
 
 
 def _child(root: Instance, worker: int, seed: int, deadline: float, pipe: Any) -> None:
@@ -768,7 +927,10 @@ def schedule_route(
         objective.SetCoefficient(begin[-1], objective.GetCoefficient(begin[-1]) + 1e-3)
         objective.SetCoefficient(begin[0], objective.GetCoefficient(begin[0]) - 1e-3)
     elif goal == "earliest":
+        # ... and then leave as late as possible (the span left for what comes next).
         objective.SetCoefficient(begin[-1], 1.0)
+        if start:
+            objective.SetCoefficient(begin[0], objective.GetCoefficient(begin[0]) - 1e-4)
     else:
         objective.SetCoefficient(begin[0], -1.0)
     objective.SetMinimization()
