@@ -1,0 +1,412 @@
+"""The volet-1 activity report of a period: every figure the centre gives its funder.
+
+One function, `activity_report`, reads the records the rest of the app writes (sessions,
+bookings and their attendance, persons and communes, and the transport rounds) and returns
+frozen data. The pages, the CSV files and the PDF only format it: a number is computed once.
+
+Definitions (they are written on the report page too):
+- a session belongs to the period when it starts within it (both dates included); it is *held*
+  when it is not cancelled and has started before `now`, *upcoming* when it is not cancelled and
+  starts later, *cancelled* otherwise;
+- *bookings* are the seats held on sessions that are not cancelled (confirmed, or attendance
+  taken); attendance is what the animator recorded: present, excused, absent, or not yet taken;
+- a person is *reached* when marked present at least once in the period; their commune is the
+  one on their record;
+- a *first-time participant* is a person whose first attendance ever (in this centre) falls in
+  the period;
+- a person *turned away* is a waitlist entry of a held session that was never promoted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import joinedload
+
+from scheduling.models import (
+    SEAT_HOLDING_STATUSES,
+    Activity,
+    ActivitySession,
+    Audience,
+    Booking,
+    BookingStatus,
+    Commune,
+    Field,
+    Person,
+    SessionStatus,
+)
+
+MONTH_NAMES = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+# Every field gets a number in the regulations: "volet 1, axe 1/2/3".
+FIELD_NUMBERS = {Field.care_prevention: 1, Field.isolation: 2, Field.professional: 3}
+
+
+# --- the period -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """From `start` to `end`, both days included."""
+
+    start: dt.date
+    end: dt.date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("La date de fin précède la date de début.")
+
+    @property
+    def first_moment(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time.min)
+
+    @property
+    def after_last_moment(self) -> dt.datetime:
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min)
+
+    def contains(self, moment: dt.datetime) -> bool:
+        return self.first_moment <= moment < self.after_last_moment
+
+    def months(self) -> list[tuple[int, int]]:
+        """(year, month) of every month the period touches, in order."""
+        months = []
+        year, month = self.start.year, self.start.month
+        while (year, month) <= (self.end.year, self.end.month):
+            months.append((year, month))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return months
+
+    @property
+    def label(self) -> str:
+        return f"du {french_date(self.start)} au {french_date(self.end)}"
+
+
+def french_date(day: dt.date) -> str:
+    """'1er janvier 2026', '24 novembre 2026'."""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def month_label(year: int, month: int) -> str:
+    return f"{MONTH_NAMES[month - 1]} {year}"
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
+def this_month(today: dt.date) -> Period:
+    return Period(today.replace(day=1), _month_end(today.year, today.month))
+
+
+def last_month(today: dt.date) -> Period:
+    last_day = today.replace(day=1) - dt.timedelta(days=1)
+    return Period(last_day.replace(day=1), last_day)
+
+
+def this_year(today: dt.date) -> Period:
+    return Period(dt.date(today.year, 1, 1), dt.date(today.year, 12, 31))
+
+
+def last_year(today: dt.date) -> Period:
+    return Period(dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31))
+
+
+# --- the figures ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """What the animators recorded for the seats held on sessions of the period."""
+
+    present: int = 0
+    excused: int = 0
+    absent: int = 0
+    not_taken: int = 0  # held sessions whose attendance nobody recorded (still "confirmed")
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The activity figures of a set of sessions (a field, an audience, an activity, a month)."""
+
+    sessions_held: int
+    sessions_cancelled: int
+    sessions_upcoming: int
+    bookings: int
+    attendance: Attendance
+    persons_reached: int
+
+
+@dataclass(frozen=True)
+class FieldLine:
+    field: Field
+    figures: Figures
+
+    @property
+    def number(self) -> int:
+        return FIELD_NUMBERS[self.field]
+
+    @property
+    def label(self) -> str:
+        return f"Axe {self.number} – {self.field.label}"
+
+
+@dataclass(frozen=True)
+class AudienceLine:
+    audience: Audience
+    figures: Figures
+
+    @property
+    def label(self) -> str:
+        return self.audience.label
+
+
+@dataclass(frozen=True)
+class ActivityLine:
+    title: str
+    field: Field
+    audience: Audience
+    figures: Figures
+
+    @property
+    def label(self) -> str:
+        return self.title
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    year: int
+    month: int
+    figures: Figures
+
+    @property
+    def label(self) -> str:
+        return month_label(self.year, self.month)
+
+
+@dataclass(frozen=True)
+class CommuneLine:
+    name: str
+    insee: str
+    persons_reached: int
+
+
+@dataclass(frozen=True)
+class ActivityReport:
+    period: Period
+    totals: Figures
+    bookings_cancelled: int  # cancelled by the person (or staff) on sessions that went ahead
+    first_timers: int
+    turned_away: int  # waitlist entries of held sessions never promoted
+    persons_turned_away: int
+    by_field: tuple[FieldLine, ...]  # always the three fields, in their regulatory order
+    by_audience: tuple[AudienceLine, ...]  # always the three audiences
+    by_activity: tuple[ActivityLine, ...]  # activities with a session in the period
+    by_month: tuple[MonthLine, ...]
+    communes: tuple[CommuneLine, ...]  # communes of the persons reached, most first
+    communes_in_territory: int
+
+    @property
+    def communes_reached(self) -> int:
+        return len(self.communes)
+
+    @property
+    def communes_share_percent(self) -> float:
+        """Share of the territory's communes reached, in percent (one decimal)."""
+        if not self.communes_in_territory:
+            return 0.0
+        return round(100 * self.communes_reached / self.communes_in_territory, 1)
+
+    @property
+    def missing_fields(self) -> tuple[Field, ...]:
+        """Fields with no session held in the period (the obligation asks for one in each)."""
+        return tuple(line.field for line in self.by_field if line.figures.sessions_held == 0)
+
+    @property
+    def obligation_met(self) -> bool:
+        return not self.missing_fields
+
+
+# --- computing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One session of the period with its bookings, as the breakdowns need it."""
+
+    session: ActivitySession
+    bookings: tuple[Booking, ...]
+
+
+def _figures(rows: Sequence[_Row], now: dt.datetime) -> Figures:
+    held = [r for r in rows if _is_held(r.session, now)]
+    cancelled = [r for r in rows if r.session.status is SessionStatus.cancelled]
+    upcoming = [r for r in rows if _is_upcoming(r.session, now)]
+    live = held + upcoming
+    seats = [b for r in live for b in r.bookings if b.status in SEAT_HOLDING_STATUSES]
+    statuses = Counter(b.status for b in seats)
+    not_taken = sum(1 for r in held for b in r.bookings if b.status is BookingStatus.confirmed)
+    return Figures(
+        sessions_held=len(held),
+        sessions_cancelled=len(cancelled),
+        sessions_upcoming=len(upcoming),
+        bookings=len(seats),
+        attendance=Attendance(
+            present=statuses[BookingStatus.attended],
+            excused=statuses[BookingStatus.excused],
+            absent=statuses[BookingStatus.no_show],
+            not_taken=not_taken,
+        ),
+        persons_reached=len(_persons_present(rows)),
+    )
+
+
+def _month_of(row: _Row) -> tuple[int, int]:
+    return row.session.starts_at.year, row.session.starts_at.month
+
+
+def _is_held(session: ActivitySession, now: dt.datetime) -> bool:
+    return session.status is not SessionStatus.cancelled and session.starts_at < now
+
+
+def _is_upcoming(session: ActivitySession, now: dt.datetime) -> bool:
+    return session.status is not SessionStatus.cancelled and session.starts_at >= now
+
+
+def _persons_present(rows: Iterable[_Row]) -> set[int]:
+    return {b.person_id for r in rows for b in r.bookings if b.status is BookingStatus.attended}
+
+
+def _load_rows(db: DbSession, centre_id: int, period: Period) -> list[_Row]:
+    sessions = db.scalars(
+        select(ActivitySession)
+        .options(joinedload(ActivitySession.activity))
+        .where(
+            ActivitySession.centre_id == centre_id,
+            ActivitySession.starts_at >= period.first_moment,
+            ActivitySession.starts_at < period.after_last_moment,
+        )
+        .order_by(ActivitySession.starts_at, ActivitySession.id)
+    ).all()
+    bookings: dict[int, list[Booking]] = defaultdict(list)
+    if sessions:
+        for booking in db.scalars(
+            select(Booking).where(
+                Booking.centre_id == centre_id,
+                Booking.session_id.in_([s.id for s in sessions]),
+            )
+        ):
+            bookings[booking.session_id].append(booking)
+    return [_Row(s, tuple(bookings[s.id])) for s in sessions]
+
+
+def _first_attendance_by_person(
+    db: DbSession, centre_id: int, person_ids: set[int]
+) -> dict[int, dt.datetime]:
+    if not person_ids:
+        return {}
+    found = db.execute(
+        select(Booking.person_id, func.min(ActivitySession.starts_at))
+        .join(ActivitySession, ActivitySession.id == Booking.session_id)
+        .where(
+            Booking.centre_id == centre_id,
+            Booking.status == BookingStatus.attended,
+            Booking.person_id.in_(person_ids),
+        )
+        .group_by(Booking.person_id)
+    ).all()
+    return {person_id: first for person_id, first in found}
+
+
+def _communes(db: DbSession, centre_id: int, person_ids: set[int]) -> tuple[CommuneLine, ...]:
+    if not person_ids:
+        return ()
+    found = db.execute(
+        select(Commune.name, Commune.insee, func.count(Person.id))
+        .join(Person, Person.commune_id == Commune.id)
+        .where(Person.centre_id == centre_id, Person.id.in_(person_ids))
+        .group_by(Commune.id, Commune.name, Commune.insee)
+    ).all()
+    lines = [CommuneLine(name, insee, count) for name, insee, count in found]
+    return tuple(sorted(lines, key=lambda c: (-c.persons_reached, c.name)))
+
+
+def activity_report(
+    db: DbSession, *, centre_id: int, period: Period, now: dt.datetime
+) -> ActivityReport:
+    """The activity of `centre_id` over `period`, as seen at `now` (naive local time)."""
+    rows = _load_rows(db, centre_id, period)
+    by_field = tuple(
+        FieldLine(field, _figures([r for r in rows if r.session.activity.field is field], now))
+        for field in Field
+    )
+    by_audience = tuple(
+        AudienceLine(
+            audience,
+            _figures([r for r in rows if r.session.activity.audience is audience], now),
+        )
+        for audience in Audience
+    )
+    activities: dict[int, Activity] = {r.session.activity_id: r.session.activity for r in rows}
+    by_activity = tuple(
+        ActivityLine(
+            activity.title,
+            activity.field,
+            activity.audience,
+            _figures([r for r in rows if r.session.activity_id == activity.id], now),
+        )
+        for activity in sorted(
+            activities.values(), key=lambda a: (FIELD_NUMBERS[a.field], a.title.lower(), a.id)
+        )
+    )
+    by_month = tuple(
+        MonthLine(year, month, _figures([r for r in rows if _month_of(r) == (year, month)], now))
+        for year, month in period.months()
+    )
+
+    reached = _persons_present(rows)
+    first = _first_attendance_by_person(db, centre_id, reached)
+    first_timers = sum(1 for person_id in reached if period.contains(first[person_id]))
+
+    held = [r for r in rows if _is_held(r.session, now)]
+    waiting = [b for r in held for b in r.bookings if b.status is BookingStatus.waitlisted]
+    cancelled_bookings = sum(
+        1
+        for r in rows
+        if r.session.status is not SessionStatus.cancelled
+        for b in r.bookings
+        if b.status is BookingStatus.cancelled
+    )
+    territory = db.scalar(select(func.count(Commune.id)).where(Commune.centre_id == centre_id))
+    return ActivityReport(
+        period=period,
+        totals=_figures(rows, now),
+        bookings_cancelled=cancelled_bookings,
+        first_timers=first_timers,
+        turned_away=len(waiting),
+        persons_turned_away=len({b.person_id for b in waiting}),
+        by_field=by_field,
+        by_audience=by_audience,
+        by_activity=by_activity,
+        by_month=by_month,
+        communes=_communes(db, centre_id, reached),
+        communes_in_territory=territory or 0,
+    )
