@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from scheduling.models import (
     SEAT_HOLDING_STATUSES,
@@ -39,6 +39,14 @@ from scheduling.models import (
     Field,
     Person,
     SessionStatus,
+)
+from scheduling.transport_models import (
+    DayStatus,
+    Round,
+    StopKind,
+    StopStatus,
+    TransportDay,
+    WelfareAlert,
 )
 
 MONTH_NAMES = (
@@ -410,3 +418,129 @@ def activity_report(
         communes=_communes(db, centre_id, reached),
         communes_in_territory=territory or 0,
     )
+
+
+# --- transport ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReasonLine:
+    reason: str
+    requests: int
+
+
+@dataclass(frozen=True)
+class TransportReport:
+    """The published rounds of the period's days, up to the day of `now`.
+
+    A request is one leg (outbound or return) of a booking. It is *served* when a published
+    round has its pickup, *carried* when the driver marked the pickup or the drop-off done.
+    Ride times are planned in-vehicle minutes, from leaving the pickup to the drop-off.
+    """
+
+    days: int
+    rounds: int
+    requests_served: int
+    requests_unserved: int
+    unserved_reasons: tuple[ReasonLine, ...]  # most frequent first
+    passengers_carried: int
+    distance_km: float
+    vehicle_hours: float
+    average_ride_min: float | None
+    longest_ride_min: float | None
+    no_shows: int
+    nobody_answered: int
+    welfare_alerts: int
+    persons_thanks_to_transport: int  # present at a session of the period, on a served leg
+
+
+def transport_report(
+    db: DbSession, *, centre_id: int, period: Period, now: dt.datetime
+) -> TransportReport | None:
+    """Transport figures of the period, or None when no published round ran in it."""
+    last_day = min(period.end, now.date())
+    days = db.scalars(
+        select(TransportDay)
+        .options(selectinload(TransportDay.rounds).selectinload(Round.stops))
+        .where(
+            TransportDay.centre_id == centre_id,
+            TransportDay.status == DayStatus.published,
+            TransportDay.date >= period.start,
+            TransportDay.date <= last_day,
+        )
+    ).all()
+    rounds = [r for day in days for r in day.rounds]
+    if not rounds and not any(day.summary.get("unserved") for day in days):
+        return None
+    stops = [s for r in rounds for s in r.stops]
+    pickups = {(s.booking_id, s.leg): s for s in stops if s.kind is StopKind.pickup}
+    dropoffs = {(s.booking_id, s.leg): s for s in stops if s.kind is StopKind.dropoff}
+    rides = [
+        (dropoffs[key].planned_begin - pickup.planned_departure).total_seconds() / 60
+        for key, pickup in pickups.items()
+        if key in dropoffs
+    ]
+    carried = {
+        key
+        for key in pickups.keys() | dropoffs.keys()
+        if (key in pickups and pickups[key].status is StopStatus.picked_up)
+        or (key in dropoffs and dropoffs[key].status is StopStatus.dropped_off)
+    }
+    reasons = Counter(
+        str(entry.get("reason") or "Motif non précisé")
+        for day in days
+        for entry in day.summary.get("unserved", [])
+    )
+    served_bookings = {booking_id for booking_id, _leg in pickups}
+    return TransportReport(
+        days=len(days),
+        rounds=len(rounds),
+        requests_served=len(pickups),
+        requests_unserved=sum(reasons.values()),
+        unserved_reasons=tuple(
+            ReasonLine(reason, count)
+            for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+        ),
+        passengers_carried=len(carried),
+        distance_km=round(sum(r.distance_km for r in rounds), 1),
+        vehicle_hours=round(
+            sum((r.ends_at - r.starts_at).total_seconds() for r in rounds) / 3600, 2
+        ),
+        average_ride_min=round(sum(rides) / len(rides), 1) if rides else None,
+        longest_ride_min=round(max(rides), 1) if rides else None,
+        no_shows=sum(1 for s in stops if s.status is StopStatus.no_show),
+        nobody_answered=sum(1 for s in stops if s.status is StopStatus.nobody_answered),
+        welfare_alerts=_welfare_alerts(db, centre_id, period),
+        persons_thanks_to_transport=_persons_present_on(db, centre_id, period, served_bookings),
+    )
+
+
+def _welfare_alerts(db: DbSession, centre_id: int, period: Period) -> int:
+    count = db.scalar(
+        select(func.count(WelfareAlert.id)).where(
+            WelfareAlert.centre_id == centre_id,
+            WelfareAlert.raised_at >= period.first_moment,
+            WelfareAlert.raised_at < period.after_last_moment,
+        )
+    )
+    return count or 0
+
+
+def _persons_present_on(
+    db: DbSession, centre_id: int, period: Period, booking_ids: set[int]
+) -> int:
+    if not booking_ids:
+        return 0
+    persons = db.scalars(
+        select(Booking.person_id)
+        .join(ActivitySession, ActivitySession.id == Booking.session_id)
+        .where(
+            Booking.centre_id == centre_id,
+            Booking.id.in_(booking_ids),
+            Booking.status == BookingStatus.attended,
+            ActivitySession.starts_at >= period.first_moment,
+            ActivitySession.starts_at < period.after_last_moment,
+        )
+        .distinct()
+    ).all()
+    return len(persons)
