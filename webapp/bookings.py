@@ -40,7 +40,7 @@ from webapp.auth import centre_now, current_centre_id, get_in_centre, role_requi
 from webapp.db import get_db
 from webapp.forms import BookingForm, ConfirmForm, CycleForm, int_choice
 from webapp.fr import fr_when
-from webapp.ical import booking_calendar
+from webapp.ical import booking_file
 from webapp.mail import send_mail, send_notifications
 
 bp = Blueprint("bookings", __name__)
@@ -110,7 +110,7 @@ def _mail_booker(booking: Booking, notified: Sequence[str]) -> None:
     body = render_template(
         "bookings/email_booked.txt", b=booking, s=session, url=_booking_url(booking)
     )
-    send_mail(address, subject, body)
+    send_mail(address, subject, body, booking_file(get_db(), booking, _booking_url(booking)))
 
 
 def _booking_url(booking: Booking) -> str:
@@ -259,12 +259,7 @@ def booking_ics(booking_id: int) -> Response:
     """The booking as a calendar file, to add it to a phone's or computer's agenda."""
     db = get_db()
     booking = _my_booking(db, booking_id)
-    body = booking_calendar(
-        booking,
-        zone=booking.session.venue.centre.timezone or "Europe/Paris",
-        now_utc=dt.datetime.now(dt.UTC),
-        url=_booking_url(booking),
-    )
+    body = booking_file(db, booking, _booking_url(booking))
     return Response(
         body,
         mimetype="text/calendar",

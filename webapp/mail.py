@@ -14,24 +14,28 @@ from email.message import EmailMessage
 
 from flask import Flask, current_app, has_request_context
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from scheduling.models import Notification, NotificationChannel
+from scheduling.models import Notification, NotificationChannel, NotificationKind
 from webapp.db import after_commit, session_scope
 
 
-def build_message(to: str, subject: str, body: str) -> EmailMessage:
+def build_message(to: str, subject: str, body: str, calendar: bytes | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     # Header values come from data people typed: a line break must not forge another header.
     msg["To"] = " ".join(to.split())
     msg["Subject"] = " ".join(subject.split())
     msg.set_content(body)
+    if calendar is not None:
+        # The booking as an .ics file: one tap adds it to the reader's agenda.
+        msg.add_attachment(calendar, maintype="text", subtype="calendar", filename="navette.ics")
     return msg
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
+def send_mail(to: str, subject: str, body: str, calendar: bytes | None = None) -> None:
     """Send a plain-text e-mail (after commit when called during a request)."""
-    msg = build_message(to, subject, body)
+    msg = build_message(to, subject, body, calendar)
     if has_request_context():
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         after_commit(lambda: _deliver(app.config, app.logger, msg))
@@ -61,9 +65,31 @@ def _deliver_outbox(app: Flask, ids: list[int]) -> None:
         for notification in db.scalars(select(Notification).where(Notification.id.in_(ids))):
             if notification.sent_at is not None:
                 continue
-            msg = build_message(notification.recipient, notification.subject, notification.body)
+            msg = build_message(
+                notification.recipient,
+                notification.subject,
+                notification.body,
+                _calendar_for(db, notification),
+            )
             if _deliver(app.config, app.logger, msg):
                 notification.sent_at = dt.datetime.now().replace(microsecond=0)
+
+
+# Messages that confirm a place (or a place on the waitlist) carry the booking's .ics file.
+CALENDAR_KINDS = (
+    NotificationKind.booking_confirmed,
+    NotificationKind.booking_waitlisted,
+    NotificationKind.promoted_from_waitlist,
+)
+
+
+def _calendar_for(db: Session, notification: Notification) -> bytes | None:
+    booking = notification.booking
+    if booking is None or notification.kind not in CALENDAR_KINDS:
+        return None
+    from webapp.ical import booking_file
+
+    return booking_file(db, booking)
 
 
 def _deliver(config: dict, logger, msg: EmailMessage) -> bool:  # type: ignore[no-untyped-def, type-arg]

@@ -62,7 +62,7 @@ def test_book_with_transport_confirms_and_mails_the_carer(client, world, login, 
     mails = smtp_sink.to("marie@example.org")
     assert len(mails) == 1
     assert "Réservation confirmée" in mails[0]["Subject"]
-    assert "Jeanne Delmas" in mails[0].get_content()
+    assert "Jeanne Delmas" in mails[0].get_body(("plain",)).get_content()
 
 
 def test_confirmation_step_writes_nothing_until_confirmed(client, world, login, db):

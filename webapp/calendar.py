@@ -1,0 +1,293 @@
+"""Calendar feeds (iCalendar) and the "Mon calendrier" page.
+
+- ``/agenda.ics`` (and ``/centres/<slug>/agenda.ics``): the public agenda, filterable by commune
+  (INSEE code) and field;
+- ``/calendrier/<token>.ics``: a private feed (carer, animator, driver, or one person), at an
+  unguessable URL; a revoked token answers 404;
+- ``/calendrier``: the links to subscribe, revoke and renew; staff give a person without an
+  account their own link from ``/calendrier/personnes/<id>``.
+
+Feeds answer ETag and Last-Modified, and 304 to a client whose copy is current.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from scheduling import calendars as uc
+from scheduling.models import CalendarToken, Centre, Commune, FeedKind, Field, Person
+from scheduling.people import STAFF_ROLES
+from webapp.auth import current_centre_id, role_required
+from webapp.db import get_db
+from webapp.ical import Feed, agenda_feed, animator_feed, bookings_feed, rounds_feed
+
+bp = Blueprint("calendar", __name__)
+
+
+def _centre_now(centre: Centre) -> dt.datetime:
+    """The centre's wall-clock time (the feed may be of another centre than the visitor's)."""
+    zone = ZoneInfo(centre.timezone or "Europe/Paris")
+    return dt.datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _serve(feed: Feed, filename: str, *, private: bool) -> Response:
+    """The feed with validators; 304 when the client already has these bytes."""
+    response = Response(feed.body, mimetype="text/calendar")
+    response.charset = "utf-8"
+    response.set_etag(hashlib.sha256(feed.body).hexdigest()[:32])
+    response.last_modified = feed.last_modified
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    if private:
+        # A secret URL: no shared cache keeps it, no search engine lists it.
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    else:
+        response.headers["Cache-Control"] = "public, max-age=300"
+    return response.make_conditional(request)
+
+
+# --- the public agenda ------------------------------------------------------------------------
+
+
+def _public_agenda(centre: Centre) -> Response:
+    db = get_db()
+    commune_id = None
+    words = []
+    insee = request.args.get("commune", "").strip()
+    if insee:
+        commune = db.scalar(
+            select(Commune).where(Commune.centre_id == centre.id, Commune.insee == insee)
+        )
+        if commune is None:
+            abort(404, "Commune inconnue : indiquez son code INSEE (par exemple 24037).")
+        commune_id = commune.id
+        words.append(commune.name)
+    field = None
+    raw_field = request.args.get("field", "").strip()
+    if raw_field:
+        if raw_field not in Field.__members__:
+            abort(404, "Domaine inconnu.")
+        field = Field(raw_field)
+        words.append(field.label)
+    now = _centre_now(centre)
+    sessions = uc.public_sessions(
+        get_db(), centre_id=centre.id, now=now, commune_id=commune_id, field=field
+    )
+    name = " — ".join([f"Agenda {centre.name}", *words])
+    feed = agenda_feed(sessions, centre=centre, now=now, name=name)
+    return _serve(feed, f"agenda-{centre.slug}.ics", private=False)
+
+
+@bp.get("/agenda.ics")
+def public_agenda() -> Response:
+    centre = get_db().get(Centre, current_centre_id())
+    if centre is None:  # pragma: no cover - current_centre_id answers 404 first
+        abort(404)
+    return _public_agenda(centre)
+
+
+@bp.get("/centres/<slug>/agenda.ics")
+def centre_agenda(slug: str) -> Response:
+    centre = get_db().scalar(select(Centre).where(Centre.slug == slug[:80]))
+    if centre is None:
+        abort(404)
+    return _public_agenda(centre)
+
+
+# --- private feeds ------------------------------------------------------------------------------
+
+
+@bp.get("/calendrier/<token>.ics")
+def private_feed(token: str) -> Response:
+    db = get_db()
+    row = uc.active_token(db, token)
+    if row is None:
+        abort(404)
+    centre = db.get(Centre, row.centre_id)
+    if centre is None:  # pragma: no cover - a token always has its centre
+        abort(404)
+    now = _centre_now(centre)
+    feed = _feed_of(row, centre, now)
+    if feed is None:
+        abort(404)
+    return _serve(feed, "navette.ics", private=True)
+
+
+def _feed_of(row: CalendarToken, centre: Centre, now: dt.datetime) -> Feed | None:
+    db = get_db()
+    user = row.user
+    if row.kind in (FeedKind.carer, FeedKind.person):
+        if row.person_id is None and (user is None or not user.active):
+            return None
+        bookings = uc.bookings_for_feed(db, row, now=now)
+        pickups = uc.promised_pickups(db, [b.id for b in bookings])
+        who = row.person.full_name if row.person is not None else "mes proches"
+        return bookings_feed(
+            bookings,
+            centre=centre,
+            now=now,
+            name=f"Navette — réservations de {who}",
+            pickups=pickups,
+        )
+    if user is None or not user.active:
+        return None
+    if row.kind is FeedKind.animator:
+        sessions = uc.led_sessions(db, user=user, now=now)
+        attendance = uc.attendance_of(db, [s.id for s in sessions])
+        return animator_feed(
+            sessions, attendance, centre=centre, now=now, name="Navette — mes séances"
+        )
+    rounds = uc.rounds_for_feed(db, user=user, now=now)
+    return rounds_feed(rounds, centre=centre, now=now, name="Navette — mes tournées")
+
+
+# --- "Mon calendrier" ---------------------------------------------------------------------------
+
+
+def subscribe_links(row: CalendarToken) -> dict[str, str]:
+    """The feed's URL and the links that add it to a calendar application."""
+    https = url_for("calendar.private_feed", token=row.token, _external=True)
+    webcal = "webcal://" + https.split("://", 1)[1]
+    return {
+        "url": https,
+        "webcal": webcal,
+        "google": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""),
+        "outlook": "https://outlook.live.com/calendar/0/addfromweb?url="
+        + quote(https, safe="")
+        + "&name="
+        + quote("Navette", safe=""),
+    }
+
+
+@bp.get("/calendrier")
+@login_required
+def my_calendar() -> str:
+    db = get_db()
+    tokens = {t.kind: t for t in uc.tokens_of(db, current_user)}
+    feeds = [(kind, tokens.get(kind)) for kind in uc.feed_kinds_for(current_user)]
+    persons = []
+    if current_user.role in STAFF_ROLES:
+        persons = list(
+            db.scalars(
+                select(Person)
+                .where(Person.centre_id == current_user.centre_id)
+                .order_by(Person.last_name, Person.first_name)
+            )
+        )
+    return render_template(
+        "calendar/mine.html",
+        feeds=feeds,
+        links={kind: subscribe_links(t) for kind, t in tokens.items()},
+        public_url=url_for("calendar.public_agenda", _external=True),
+        persons=persons,
+    )
+
+
+@bp.post("/calendrier/creer")
+@login_required
+def create_feed() -> Response:
+    kind = request.form.get("kind", "")
+    if kind not in FeedKind.__members__:
+        abort(404)
+    outcome = uc.create_my_token(
+        get_db(), actor=current_user, now=_centre_now(current_user.centre), kind=FeedKind(kind)
+    )
+    if outcome.ok:
+        flash("Votre lien d'abonnement est prêt.", "success")
+    else:
+        flash(outcome.message, "error")
+    return redirect(url_for("calendar.my_calendar"))
+
+
+def _back() -> Response:
+    person_id = request.form.get("person_id", "")
+    if person_id.isdigit() and current_user.role in STAFF_ROLES:
+        return redirect(url_for("calendar.person_calendar", person_id=int(person_id)))
+    return redirect(url_for("calendar.my_calendar"))
+
+
+@bp.post("/calendrier/<int:token_id>/revoquer")
+@login_required
+def revoke_feed(token_id: int) -> Response:
+    if token_id > 2**62:
+        abort(404)
+    outcome = uc.revoke_token(
+        get_db(), actor=current_user, now=_centre_now(current_user.centre), token_id=token_id
+    )
+    if not outcome.ok:
+        abort(404)
+    flash(
+        "Le lien est révoqué : les agendas abonnés ne recevront plus rien. "
+        "Créez un nouveau lien si besoin.",
+        "success",
+    )
+    return _back()
+
+
+@bp.post("/calendrier/<int:token_id>/renouveler")
+@login_required
+def renew_feed(token_id: int) -> Response:
+    if token_id > 2**62:
+        abort(404)
+    outcome = uc.renew_token(
+        get_db(), actor=current_user, now=_centre_now(current_user.centre), token_id=token_id
+    )
+    if not outcome.ok:
+        abort(404)
+    flash(
+        "Nouveau lien créé ; l'ancien ne fonctionne plus. Abonnez de nouveau vos agendas.",
+        "success",
+    )
+    return _back()
+
+
+# --- staff: a link for a person without an account ----------------------------------------------
+
+
+def _person_or_404(person_id: int) -> Person:
+    if person_id > 2**62:
+        abort(404)
+    person = get_db().get(Person, person_id)
+    if person is None or person.centre_id != current_user.centre_id:
+        abort(404)
+    return person
+
+
+@bp.route("/calendrier/personnes/<int:person_id>", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def person_calendar(person_id: int) -> str | Response:
+    db = get_db()
+    person = _person_or_404(person_id)
+    if request.method == "POST":
+        outcome = uc.create_person_token(
+            db, actor=current_user, now=_centre_now(current_user.centre), person_id=person.id
+        )
+        if not outcome.ok:
+            abort(404)
+        flash(f"Le lien d'abonnement de {person.full_name} est prêt.", "success")
+        return redirect(url_for("calendar.person_calendar", person_id=person.id))
+    tokens = uc.person_tokens(db, centre_id=current_user.centre_id, person_id=person.id)
+    return render_template(
+        "calendar/person.html",
+        person=person,
+        token=tokens[0] if tokens else None,
+        links=subscribe_links(tokens[0]) if tokens else None,
+    )
+
+
+@bp.get("/calendrier/personnes")
+@role_required(*STAFF_ROLES)
+def choose_person() -> Response:
+    raw = request.args.get("person_id", "")
+    if not raw.isdigit():
+        flash("Choisissez une personne dans la liste.", "error")
+        return redirect(url_for("calendar.my_calendar"))
+    return redirect(url_for("calendar.person_calendar", person_id=int(raw)))
