@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 
 from scheduling.models import Audience, BookingStatus, Field, Role, SessionStatus
+from scheduling.transport_models import Leg, StopStatus
+from tests.scheduling.test_reports_transport import add_day, add_leg, add_vehicle
 from tests.webapp.conftest import PASSWORD, text_of
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -39,6 +41,7 @@ class Territory:
     coordinator: Any
     other_coordinator: Any
     foreign_title: str
+    first_session_bookings: dict[str, Any]
 
 
 @pytest.fixture
@@ -65,14 +68,16 @@ def territory(
     )
     cafe = make_activity(title="Café des aidants", field=Field.isolation, audience=Audience.carers)
     s1 = make_session(activity=memory, venue=hall, starts_at=dt.datetime(2026, 2, 10, 14))
-    for person, status in [
-        (alice, BookingStatus.attended),
-        (bruno, BookingStatus.attended),
-        (chloe, BookingStatus.excused),
-        (denis, BookingStatus.no_show),
-        (emile, BookingStatus.waitlisted),
-    ]:
-        make_booking(s1, person=person, status=status)
+    first_bookings = {
+        person.first_name: make_booking(s1, person=person, status=status)
+        for person, status in [
+            (alice, BookingStatus.attended),
+            (bruno, BookingStatus.attended),
+            (chloe, BookingStatus.excused),
+            (denis, BookingStatus.no_show),
+            (emile, BookingStatus.waitlisted),
+        ]
+    }
     s2 = make_session(activity=cafe, venue=hall, starts_at=dt.datetime(2026, 3, 5, 14))
     make_booking(s2, person=alice, status=BookingStatus.attended)
     make_session(
@@ -102,7 +107,7 @@ def territory(
     other = make_user(
         centre=elsewhere, username="coord-ailleurs", role=Role.coordinator, password=PASSWORD
     )
-    return Territory(centre, coordinator, other, training.title)
+    return Territory(centre, coordinator, other, training.title, first_bookings)
 
 
 def report_page(client: Any, **args: str) -> Any:
@@ -252,6 +257,92 @@ def test_a_wrong_period_is_explained_next_to_the_field(
     assert f'value="{args["au"]}"' in html  # what was typed stays
     assert "Séances tenues" not in text_of(response)
     assert client.get("/rapports/volets.csv", query_string=args).status_code == 400
+
+
+def test_the_transport_section_shows_the_rounds_of_the_period(
+    db: Any, client: Any, territory: Territory, login: Any
+) -> None:
+    booked = territory.first_session_bookings
+    round_ = add_day(
+        db,
+        territory.centre,
+        add_vehicle(db, territory.centre),
+        1,  # 1 March: inside the period
+        km=30.4,
+        hours=(dt.datetime(2026, 3, 1, 13), dt.datetime(2026, 3, 1, 17)),
+        unserved=("Aucun véhicule adapté",),
+    )
+    leaves = dt.datetime(2026, 3, 1, 13, 10)
+    add_leg(
+        db,
+        round_,
+        booked["Alice"],
+        Leg.outbound,
+        leaves=leaves,
+        ride_min=25,
+        pickup=StopStatus.picked_up,
+        dropoff=StopStatus.dropped_off,
+    )
+    add_leg(
+        db,
+        round_,
+        booked["Bruno"],
+        Leg.outbound,
+        leaves=leaves,
+        ride_min=15,
+        pickup=StopStatus.picked_up,
+    )
+    add_leg(
+        db,
+        round_,
+        booked["D"],
+        Leg.outbound,
+        leaves=leaves,
+        ride_min=20,
+        pickup=StopStatus.no_show,
+    )
+    db.commit()
+    login(territory.coordinator)
+    response = report_page(client)
+    text = text_of(response)
+
+    assert "Aucune tournée sur la période." not in text
+    for figure in [
+        "Jours de tournées 1",
+        "Tournées 1",
+        "Demandes servies (trajets) 3",
+        "Demandes non servies 1",
+        "Aucun véhicule adapté 1",
+        "Passagers transportés (trajets pointés) 2",
+        "Kilomètres parcourus 30,4",
+        "Heures de véhicule 4",
+        "Trajet moyen (minutes) 20",
+        "Trajet le plus long (minutes) 25",
+        "Absents au départ 1",
+        "Personne ne répond 0",
+        "Alertes de vigilance 0",
+        "Personnes venues grâce au transport 2",
+    ]:
+        assert figure in text, figure
+    assert 'id="graphique-transport"' in response.get_data(as_text=True)
+    rows = csv_lines(client.get("/rapports/transport.csv", query_string=PERIOD))
+    assert rows[0] == ["Indicateur", "Valeur"]
+    assert ["Kilomètres parcourus", "30,4"] in rows
+    assert ["Trajet moyen (minutes)", "20"] in rows
+    reasons = csv_lines(client.get("/rapports/transport-motifs.csv", query_string=PERIOD))
+    assert reasons == [["Motif", "Demandes"], ["Aucun véhicule adapté", "1"]]
+
+
+def test_the_menu_offers_reports_to_coordination_only(
+    client: Any, territory: Territory, login: Any, make_user: Callable[..., Any]
+) -> None:
+    login(territory.coordinator)
+    assert 'href="/rapports/"' in client.get("/animation/").get_data(as_text=True)
+    client.post("/deconnexion", data={"csrf_token": ""})
+    with client.session_transaction() as web_session:
+        web_session.clear()
+    login(make_user(username="anim", role=Role.animator, password=PASSWORD))
+    assert 'href="/rapports/"' not in client.get("/animation/").get_data(as_text=True)
 
 
 # --- CSV --------------------------------------------------------------------------------------
