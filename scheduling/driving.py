@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session as DbSession
@@ -34,6 +35,7 @@ from scheduling.notifications import format_time, phone_to_call
 from scheduling.outcomes import Result, failed, succeeded
 from scheduling.transport_models import (
     DayStatus,
+    Leg,
     Round,
     RoundStop,
     StopKind,
@@ -44,14 +46,29 @@ from scheduling.transport_models import (
 
 SUPERVISOR_ROLES = frozenset({Role.coordinator, Role.admin})
 
-# What may be marked at each kind of stop; « planned » is the undo of a wrong mark.
-ALLOWED_MARKS: dict[StopKind, frozenset[StopStatus]] = {
-    StopKind.pickup: frozenset(
-        {StopStatus.picked_up, StopStatus.no_show, StopStatus.nobody_answered}
-    ),
-    StopKind.dropoff: frozenset({StopStatus.dropped_off}),
-}
 NOT_ALLOWED = {"__all__": "Vous ne pouvez pas pointer cette tournée."}
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A recorded mark; with the alert and the messages (to send) when nobody answered."""
+
+    stop: RoundStop
+    alert: WelfareAlert | None = None
+    notifications: list[Notification] = field(default_factory=list)
+
+
+def marks_for(stop: RoundStop) -> list[StopStatus]:
+    """The marks offered at ``stop``, in the order of the buttons.
+
+    « Personne ne répond » belongs to a door: the outbound pickup at home, not the venue.
+    """
+    if stop.kind is StopKind.dropoff:
+        return [StopStatus.dropped_off]
+    marks = [StopStatus.picked_up, StopStatus.no_show]
+    if stop.leg is Leg.outbound:
+        marks.append(StopStatus.nobody_answered)
+    return marks
 
 
 def is_supervisor(user: User) -> bool:
@@ -153,7 +170,7 @@ def mark_stop(
     status: StopStatus,
     actor: User,
     now: dt.datetime,
-) -> Result[RoundStop]:
+) -> Result[Marked]:
     """Record what happened at a stop, or set it back to « planned » to undo a wrong mark.
 
     « nobody_answered » also raises a welfare alert and notifies the coordinators.
@@ -164,12 +181,12 @@ def mark_stop(
     if round_.status is not DayStatus.published:
         return failed({"__all__": "Cette tournée n'est pas encore publiée."})
     if status is not StopStatus.planned:
-        if status not in ALLOWED_MARKS[stop.kind]:
-            return failed({"status": _wrong_mark_message(stop.kind)})
+        if status not in marks_for(stop):
+            return failed({"status": _wrong_mark_message(stop)})
         if now.date() < round_.day.date:
             return failed({"__all__": "Les arrêts se pointent le jour de la tournée."})
     if stop.status is status:
-        return succeeded(stop)  # a second tap on the same button changes nothing
+        return succeeded(Marked(stop))  # a second tap on the same button changes nothing
     stop.status = status
     if status is StopStatus.planned:
         stop.marked_at = None
@@ -179,27 +196,32 @@ def mark_stop(
         stop.marked_by_id = actor.id
     db.flush()
     if status is StopStatus.nobody_answered:
-        raise_welfare_alert(db, stop=stop, actor=actor, now=now)
-    return succeeded(stop)
+        alert, notifications = raise_welfare_alert(db, stop=stop, actor=actor, now=now)
+        return succeeded(Marked(stop, alert, notifications))
+    return succeeded(Marked(stop))
 
 
-def _wrong_mark_message(kind: StopKind) -> str:
-    if kind is StopKind.pickup:
-        return "À une prise en charge : pris(e) en charge, absent(e) ou personne ne répond."
-    return "À une dépose, on pointe seulement « déposé(e) »."
+def _wrong_mark_message(stop: RoundStop) -> str:
+    if stop.kind is StopKind.dropoff:
+        return "À une dépose, on pointe seulement « déposé(e) »."
+    words = ", ".join(f"« {m.label.lower()} »" for m in marks_for(stop))
+    return f"À cette prise en charge, on pointe : {words}."
 
 
 def raise_welfare_alert(
     db: DbSession, *, stop: RoundStop, actor: User, now: dt.datetime
-) -> WelfareAlert:
-    """Open an alert for the person at ``stop`` (one open alert per stop) and tell coordinators."""
+) -> tuple[WelfareAlert, list[Notification]]:
+    """Open an alert for the person at ``stop`` and tell the coordinators.
+
+    One open alert per stop: while it is open, marking again adds no alert and no message.
+    """
     open_alert = db.scalar(
         select(WelfareAlert).where(
             WelfareAlert.stop_id == stop.id, WelfareAlert.acknowledged_at.is_(None)
         )
     )
     if open_alert is not None:
-        return open_alert
+        return open_alert, []
     alert = WelfareAlert(
         centre_id=stop.round.centre_id,
         stop_id=stop.id,
@@ -209,8 +231,7 @@ def raise_welfare_alert(
     )
     db.add(alert)
     db.flush()
-    notify_coordinators(db, stop=stop, actor=actor, now=now)
-    return alert
+    return alert, notify_coordinators(db, stop=stop, actor=actor, now=now)
 
 
 def notify_coordinators(
@@ -262,6 +283,26 @@ def notify_coordinators(
     db.add_all(notifications)
     db.flush()
     return notifications
+
+
+def coordination_phone(db: DbSession, centre_id: int) -> str:
+    """The number a driver rings for help: a coordinator's, else an administrator's."""
+    for role in (Role.coordinator, Role.admin):
+        phone = db.scalar(
+            select(User.phone)
+            .where(
+                User.centre_id == centre_id,
+                User.role == role,
+                User.active.is_(True),
+                User.phone.is_not(None),
+                User.phone != "",
+            )
+            .order_by(User.id)
+            .limit(1)
+        )
+        if phone:
+            return phone
+    return ""
 
 
 def open_alerts(db: DbSession, *, user: User) -> list[WelfareAlert]:

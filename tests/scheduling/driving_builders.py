@@ -139,5 +139,10 @@ def make_round(
         )
         seq += 1
     db.commit()
-    db.refresh(round_)
+    # Load what tests read, then end the transaction: on SQLite a transaction left open by a
+    # lazy load would block the web app's next write.
+    for stop in round_.stops:
+        _ = (stop.booking.person.commune, stop.booking.session.activity, stop.round)
+    _ = (round_.day, round_.vehicle, round_.driver)
+    db.commit()
     return round_
