@@ -48,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.animation import bp as animation_bp
     from webapp.bookings import bp as bookings_bp
     from webapp.calendar import bp as calendar_bp
+    from webapp.driver import bp as driver_bp
     from webapp.reports import bp as reports_bp
 
     app.register_blueprint(auth.bp)
@@ -56,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(animation_bp, url_prefix="/animation")
     app.register_blueprint(reports_bp, url_prefix="/rapports")
+    app.register_blueprint(driver_bp, url_prefix="/chauffeur")
 
     from webapp.demo import demo_command
 

@@ -203,6 +203,8 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def home_for(user: User) -> str:
+    if user.role is Role.driver:
+        return url_for("driver.index")
     if user.role in STAFF_ROLES:
         return url_for("animation.index")
     if user.role is Role.carer or user.person_id is not None:
