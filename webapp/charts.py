@@ -1,10 +1,10 @@
 """Bar charts drawn on the server as accessible SVG: no JavaScript, readable on paper.
 
-A chart is an image with a name and a description (`role="img"`, `aria-labelledby` pointing at
-its `<title>` and `<desc>`); the description spells out every value, so a screen reader gets
-the whole chart. Each bar carries its number as text, and series differ by pattern (plain,
-hatched, dotted) as well as by shade, so nothing depends on seeing colours. The page shows
-the same numbers in a table beside each chart.
+A chart is an image with a name and a description (`role="img"`, `aria-labelledby` pointing
+at its `<title>`, `aria-describedby` at its `<desc>`); the description spells out every value,
+so a screen reader gets the whole chart. Each bar carries its number as text, and series
+differ by pattern (plain, hatched, dotted) as well as by shade, so nothing depends on seeing
+colours. The page shows the same numbers in a table next to each chart.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH = 640
-LABEL_WIDTH = 230  # the category names, left of the bars
+LABEL_WIDTH = 250  # the category names, left of the bars, on one or two lines
 VALUE_ROOM = 70  # the number written after the longest bar
 BAR_HEIGHT = 22
 BAR_GAP = 4
 GROUP_GAP = 14
 LEGEND_ROW = 30
 FONT_SIZE = 15
-MAX_LABEL_CHARS = 27
+MAX_LABEL_CHARS = 26  # per line
+LINE_HEIGHT = 18
 INK = "#1a1a1a"  # text and bar outlines: 17:1 on white
 # Fills of the series, each with its own pattern; dark enough for 3:1 against white.
 SERIES_STYLES = ("solid", "hatched", "dotted", "striped")
@@ -44,6 +45,16 @@ def _number(value: float) -> str:
 
 def _short(label: str) -> str:
     return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
+
+
+def _label_lines(label: str) -> list[str]:
+    """A category name on one line, or two cut at a space (the table has it in full)."""
+    if len(label) <= MAX_LABEL_CHARS:
+        return [label]
+    cut = label.rfind(" ", 0, MAX_LABEL_CHARS + 1)
+    if cut <= 0:
+        cut = MAX_LABEL_CHARS
+    return [label[:cut], _short(label[cut:].strip())]
 
 
 def _patterns(chart_id: str) -> str:
@@ -97,13 +108,16 @@ def bar_chart(
     if not series or any(len(s.values) != len(categories) for s in series):
         raise ValueError("Chaque série doit avoir une valeur par catégorie.")
     top = LEGEND_ROW if len(series) > 1 else 6
-    group_height = len(series) * (BAR_HEIGHT + BAR_GAP) - BAR_GAP
+    bars_height = len(series) * (BAR_HEIGHT + BAR_GAP) - BAR_GAP
+    lines = [_label_lines(category) for category in categories]
+    group_height = max(bars_height, max((len(x) for x in lines), default=1) * LINE_HEIGHT + 2)
     height = top + len(categories) * (group_height + GROUP_GAP) + 4
     largest = max((v for s in series for v in s.values), default=0) or 1
     room = WIDTH - LABEL_WIDTH - VALUE_ROOM
     title_id, desc_id = f"{chart_id}-titre", f"{chart_id}-description"
     parts = [
-        f'<svg class="chart" id="{chart_id}" role="img" aria-labelledby="{title_id} {desc_id}"'
+        f'<svg class="chart" id="{chart_id}" role="img" aria-labelledby="{title_id}"'
+        f' aria-describedby="{desc_id}"'
         f' viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet"'
         f' font-family="DejaVu Sans, Verdana, sans-serif" font-size="{FONT_SIZE}"'
         ' xmlns="http://www.w3.org/2000/svg">',
@@ -122,11 +136,17 @@ def bar_chart(
                 f'<text x="{x + 24}" y="20" fill="{INK}">{escape(s.name)}</text>'
             )
             x += 40 + 9 * len(s.name)
-    for row, category in enumerate(categories):
+    for row in range(len(categories)):
         y = top + row * (group_height + GROUP_GAP)
+        first_line = y + bars_height / 2 + 5 - (len(lines[row]) - 1) * LINE_HEIGHT / 2
         parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{y + group_height / 2 + 5:.1f}" text-anchor="end"'
-            f' fill="{INK}">{escape(_short(category))}</text>'
+            f'<text text-anchor="end" fill="{INK}">'
+            + "".join(
+                f'<tspan x="{LABEL_WIDTH - 8}" y="{first_line + i * LINE_HEIGHT:.1f}">'
+                f"{escape(line)}</tspan>"
+                for i, line in enumerate(lines[row])
+            )
+            + "</text>"
         )
         for index, s in enumerate(series):
             value = s.values[row]

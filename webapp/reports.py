@@ -145,7 +145,7 @@ def _figure_cells(f: Figures) -> tuple[int, ...]:
 def obligation_sentence(report: ActivityReport) -> str:
     if report.obligation_met:
         return "Obligation remplie : au moins une action dans chacun des trois volets."
-    missing = ", ".join(f"axe {_axis(f)} ({f.label.lower()})" for f in report.missing_fields)
+    missing = ", ".join(f"l'axe {_axis(f)} ({f.label.lower()})" for f in report.missing_fields)
     return f"Obligation non remplie : aucune séance tenue dans {missing}."
 
 

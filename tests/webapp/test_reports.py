@@ -154,7 +154,7 @@ def test_the_page_shows_the_figures_of_the_period(
 
     assert "Période du 1er février 2026 au 31 mars 2026" in text
     assert (
-        "Obligation non remplie : aucune séance tenue dans axe 3 (pratiques professionnelles)."
+        "Obligation non remplie : aucune séance tenue dans l'axe 3 (pratiques professionnelles)."
         in text
     )
     for figure in [
@@ -186,6 +186,25 @@ def test_the_page_shows_the_figures_of_the_period(
     assert territory.foreign_title not in text
 
 
+def test_the_obligation_is_met_once_each_field_has_a_held_session(
+    client: Any,
+    territory: Territory,
+    login: Any,
+    make_activity: Callable[..., Any],
+    make_session: Callable[..., Any],
+) -> None:
+    training = make_activity(title="Formation", field=Field.professional)
+    make_session(activity=training, starts_at=dt.datetime(2026, 3, 20, 9))
+    login(territory.coordinator)
+    text = text_of(report_page(client))
+    assert "Obligation remplie : au moins une action dans chacun des trois volets." in text
+    text = text_of(report_page(client, du="2025-01-01", au="2025-01-31"))
+    assert (
+        "Obligation non remplie : aucune séance tenue dans l'axe 1 (accès aux soins et "
+        "prévention), l'axe 2 (lutte contre l'isolement), l'axe 3 (pratiques professionnelles)."
+    ) in text
+
+
 def test_charts_are_accessible_svg_with_their_numbers(
     client: Any, territory: Territory, login: Any
 ) -> None:
@@ -195,7 +214,9 @@ def test_charts_are_accessible_svg_with_their_numbers(
     charts = re.findall(r"<svg [^>]*>.*?</svg>", html, flags=re.S)
     assert len(charts) == 6  # fields, attendance, audiences, activities, communes, months
     for chart in charts:
-        labelled = re.search(r'role="img" aria-labelledby="([\w-]+) ([\w-]+)"', chart)
+        labelled = re.search(
+            r'role="img" aria-labelledby="([\w-]+)" aria-describedby="([\w-]+)"', chart
+        )
         assert labelled, chart[:200]
         assert f'<title id="{labelled.group(1)}">' in chart
         assert f'<desc id="{labelled.group(2)}">' in chart
