@@ -42,7 +42,9 @@ from scheduling.models import (
 )
 from scheduling.transport_models import (
     DayStatus,
+    Leg,
     Round,
+    RoundStop,
     StopKind,
     StopStatus,
     TransportDay,
@@ -430,6 +432,20 @@ class ReasonLine:
 
 
 @dataclass(frozen=True)
+class TransportMonth:
+    year: int
+    month: int
+    rounds: int
+    requests_served: int
+    passengers_carried: int
+    distance_km: float
+
+    @property
+    def label(self) -> str:
+        return month_label(self.year, self.month)
+
+
+@dataclass(frozen=True)
 class TransportReport:
     """The published rounds of the period's days, up to the day of `now`.
 
@@ -452,6 +468,7 @@ class TransportReport:
     nobody_answered: int
     welfare_alerts: int
     persons_thanks_to_transport: int  # present at a session of the period, on a served leg
+    by_month: tuple[TransportMonth, ...]
 
 
 def transport_report(
@@ -473,19 +490,13 @@ def transport_report(
     if not rounds and not any(day.summary.get("unserved") for day in days):
         return None
     stops = [s for r in rounds for s in r.stops]
-    pickups = {(s.booking_id, s.leg): s for s in stops if s.kind is StopKind.pickup}
-    dropoffs = {(s.booking_id, s.leg): s for s in stops if s.kind is StopKind.dropoff}
+    pickups, dropoffs = _legs(rounds)
     rides = [
         (dropoffs[key].planned_begin - pickup.planned_departure).total_seconds() / 60
         for key, pickup in pickups.items()
         if key in dropoffs
     ]
-    carried = {
-        key
-        for key in pickups.keys() | dropoffs.keys()
-        if (key in pickups and pickups[key].status is StopStatus.picked_up)
-        or (key in dropoffs and dropoffs[key].status is StopStatus.dropped_off)
-    }
+    carried = _carried(pickups, dropoffs)
     reasons = Counter(
         str(entry.get("reason") or "Motif non précisé")
         for day in days
@@ -512,6 +523,47 @@ def transport_report(
         nobody_answered=sum(1 for s in stops if s.status is StopStatus.nobody_answered),
         welfare_alerts=_welfare_alerts(db, centre_id, period),
         persons_thanks_to_transport=_persons_present_on(db, centre_id, period, served_bookings),
+        by_month=tuple(
+            _transport_month(year, month, [r for r in rounds if _round_month(r) == (year, month)])
+            for year, month in period.months()
+        ),
+    )
+
+
+_LegKey = tuple[int, Leg]
+
+
+def _legs(rounds: Sequence[Round]) -> tuple[dict[_LegKey, RoundStop], dict[_LegKey, RoundStop]]:
+    """Pickup and drop-off stops by (booking, leg)."""
+    stops = [s for r in rounds for s in r.stops]
+    pickups = {(s.booking_id, s.leg): s for s in stops if s.kind is StopKind.pickup}
+    dropoffs = {(s.booking_id, s.leg): s for s in stops if s.kind is StopKind.dropoff}
+    return pickups, dropoffs
+
+
+def _carried(pickups: dict[_LegKey, RoundStop], dropoffs: dict[_LegKey, RoundStop]) -> set[_LegKey]:
+    """Legs the driver marked as done, at the pickup or at the drop-off."""
+    return {
+        key
+        for key in pickups.keys() | dropoffs.keys()
+        if (key in pickups and pickups[key].status is StopStatus.picked_up)
+        or (key in dropoffs and dropoffs[key].status is StopStatus.dropped_off)
+    }
+
+
+def _round_month(round_: Round) -> tuple[int, int]:
+    return round_.starts_at.year, round_.starts_at.month
+
+
+def _transport_month(year: int, month: int, rounds: Sequence[Round]) -> TransportMonth:
+    pickups, dropoffs = _legs(rounds)
+    return TransportMonth(
+        year=year,
+        month=month,
+        rounds=len(rounds),
+        requests_served=len(pickups),
+        passengers_carried=len(_carried(pickups, dropoffs)),
+        distance_km=round(sum(r.distance_km for r in rounds), 1),
     )
 
 

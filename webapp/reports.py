@@ -261,7 +261,16 @@ def transport_tables(transport: TransportReport | None) -> dict[str, Table]:
         ("Motif", "Demandes"),
         tuple((line.reason, line.requests) for line in transport.unserved_reasons),
     )
-    return {figures.slug: figures, reasons.slug: reasons}
+    months = Table(
+        "transport-mois",
+        "Transport mois par mois",
+        ("Mois", "Tournées", "Demandes servies", "Passagers transportés", "Kilomètres"),
+        tuple(
+            (m.label, m.rounds, m.requests_served, m.passengers_carried, m.distance_km)
+            for m in transport.by_month
+        ),
+    )
+    return {figures.slug: figures, reasons.slug: reasons, months.slug: months}
 
 
 # --- charts ---------------------------------------------------------------------------------

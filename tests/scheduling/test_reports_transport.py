@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from scheduling.models import BookingStatus, Vehicle, VehicleKind
-from scheduling.reports import Period, ReasonLine, transport_report
+from scheduling.reports import Period, ReasonLine, TransportMonth, transport_report
 from scheduling.transport_models import (
     DayStatus,
     Leg,
@@ -256,6 +256,20 @@ def test_transport_figures_of_the_period(db: Any, rounds: Any) -> None:
     assert report.nobody_answered == 1  # Chloé
     assert report.welfare_alerts == 1
     assert report.persons_thanks_to_transport == 2  # Alice and Bruno came; Chloé and Gaston not
+
+
+def test_transport_month_by_month(db: Any, rounds: Any) -> None:
+    winter = Period(dt.date(2026, 2, 1), dt.date(2026, 3, 31))
+    report = transport_report(db, centre_id=rounds.id, period=winter, now=NOW)
+
+    assert report is not None
+    assert report.by_month == (
+        TransportMonth(2026, 2, rounds=0, requests_served=0, passengers_carried=0, distance_km=0),
+        TransportMonth(
+            2026, 3, rounds=2, requests_served=5, passengers_carried=3, distance_km=52.5
+        ),
+    )
+    assert [m.label for m in report.by_month] == ["février 2026", "mars 2026"]
 
 
 def test_later_in_the_year_the_days_after_now_count_too(db: Any, rounds: Any) -> None:

@@ -352,6 +352,12 @@ def test_the_transport_section_shows_the_rounds_of_the_period(
     assert ["Trajet moyen (minutes)", "20"] in rows
     reasons = csv_lines(client.get("/rapports/transport-motifs.csv", query_string=PERIOD))
     assert reasons == [["Motif", "Demandes"], ["Aucun véhicule adapté", "1"]]
+    months = csv_lines(client.get("/rapports/transport-mois.csv", query_string=PERIOD))
+    assert months == [
+        ["Mois", "Tournées", "Demandes servies", "Passagers transportés", "Kilomètres"],
+        ["février 2026", "0", "0", "0", "0"],
+        ["mars 2026", "1", "3", "2", "30,4"],
+    ]
 
 
 def test_the_menu_offers_reports_to_coordination_only(
