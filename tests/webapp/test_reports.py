@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -240,7 +241,7 @@ def test_another_centre_sees_its_own_figures_only(
 
 def test_presets_choose_the_period(client: Any, territory: Territory, login: Any) -> None:
     login(territory.coordinator)
-    today = dt.date.today()
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()  # the centre's day, as the app
     text = text_of(client.get("/rapports/", query_string={"periode": "annee-derniere"}))
     assert f"Période du 1er janvier {today.year - 1} au 31 décembre {today.year - 1}" in text
     text = text_of(client.get("/rapports/"))  # this month by default
