@@ -1,0 +1,360 @@
+"""The only bridge between bookings and `routing`: a day's rides -> Problem -> Solution -> rounds.
+
+Rules that are not the solver's business are expressed in its contract's own terms:
+- a pin ("this passenger rides in that vehicle") is a capacity dimension only that vehicle has;
+- a promised pickup window is the request's pickup window, so the solver must keep it;
+- a ride no vehicle could ever carry (e.g. a wheelchair and no adapted vehicle) is reported as
+  unserved with its reason before solving, instead of making the whole problem invalid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy.orm import Session
+
+from routing.check import check
+from routing.problem import Location, Problem, Request, Travel
+from routing.problem import Vehicle as RoutingVehicle
+from routing.solution import Route, Solution, Stop
+from routing.solver import solve
+from routing.travel import FloatMatrix, OsrmError, OsrmTable, travel_matrices
+from scheduling.models import Booking, Vehicle
+from scheduling.transport import (
+    Plan,
+    PlannedRound,
+    PlannedStop,
+    Point,
+    RideRequest,
+    Unserved,
+    minutes_of,
+    parse_request_id,
+    pins_of,
+    promises_of,
+    request_id,
+    ride_requests,
+    transport_bookings,
+    transport_settings,
+    vehicles_of,
+)
+from scheduling.transport_models import (
+    Leg,
+    RoundStop,
+    StopKind,
+    TransportDay,
+    TransportSettings,
+)
+from webapp.geocoding import Geocoder, locate_booking
+
+Progress = Callable[[str], None]
+OSRM_TIMEOUT_SECONDS = 10
+
+
+@dataclass
+class DayRides:
+    """Everything the solver needs for one day, gathered from the database."""
+
+    day: dt.date
+    settings: TransportSettings
+    vehicles: list[Vehicle]
+    bookings: dict[int, Booking]
+    rides: list[RideRequest]
+    unlocated: list[int] = field(default_factory=list)
+
+
+def gather(
+    db: Session,
+    day: TransportDay,
+    geocoder: Geocoder,
+    now: dt.datetime,
+    *,
+    extra_pins: dict[tuple[int, Leg], int] | None = None,
+) -> DayRides:
+    """The day's rides with their places, pins (coordinator's and `extra_pins`) and promises."""
+    settings = transport_settings(db, day.centre_id)
+    bookings = transport_bookings(db, day.centre_id, day.date)
+    pins = {**pins_of(day), **(extra_pins or {})}
+    promises = promises_of(day)
+    rides: list[RideRequest] = []
+    unlocated: list[int] = []
+    for booking in bookings:
+        place = locate_booking(db, geocoder, booking, now)
+        if not place.located:
+            unlocated.append(booking.id)
+        home = Point(place.lat, place.lon, booking.pickup_address)
+        for ride in ride_requests(booking, home, settings):
+            key = (ride.booking_id, ride.leg)
+            rides.append(replace(ride, vehicle_id=pins.get(key), promised=promises.get(key)))
+    return DayRides(
+        day=day.date,
+        settings=settings,
+        vehicles=vehicles_of(db, day.centre_id),
+        bookings={b.id: b for b in bookings},
+        rides=rides,
+        unlocated=unlocated,
+    )
+
+
+# --- Problem ---------------------------------------------------------------------------------
+
+
+def _place_id(point: Point) -> str:
+    return f"p{point.lat:.6f},{point.lon:.6f}"
+
+
+def _vehicle_id(vehicle_id: int) -> str:
+    return f"v{vehicle_id}"
+
+
+def _pin_dimension(vehicle_id: int) -> str:
+    return f"seul-{vehicle_id}"
+
+
+@dataclass(frozen=True)
+class Built:
+    problem: Problem
+    points: dict[str, Point]  # location id -> point
+    refused: tuple[Unserved, ...]  # rides no vehicle can ever take, with the reason
+
+
+def build_problem(rides: DayRides, *, progress: Progress | None = None) -> Built:
+    """The routing Problem of the day (plus the rides refused before solving)."""
+    say = progress or (lambda _m: None)
+    settings = rides.settings
+    points: dict[str, Point] = {}
+    for vehicle in rides.vehicles:
+        depot = Point(vehicle.depot_lat, vehicle.depot_lon, vehicle.depot_address)
+        points[f"depot-{vehicle.id}"] = depot
+    keep: list[RideRequest] = []
+    refused: list[Unserved] = []
+    for ride in rides.rides:
+        reason = _never_fits(ride, rides.vehicles)
+        if reason:
+            refused.append(Unserved(ride.booking_id, ride.leg, reason))
+            continue
+        keep.append(ride)
+        points.setdefault(_place_id(ride.pickup), ride.pickup)
+        points.setdefault(_place_id(ride.dropoff), ride.dropoff)
+    locations = [Location(id=key, lat=p.lat, lon=p.lon) for key, p in points.items()]
+    travel = _travel(settings, locations, say)
+    vehicles = tuple(_routing_vehicle(v, keep) for v in rides.vehicles)
+    without_requests = Problem(f"navette-{rides.day}", travel, tuple(locations), vehicles, ())
+    _, durations = travel_matrices(without_requests)
+    index = {location.id: i for i, location in enumerate(locations)}
+
+    def direct(ride: RideRequest) -> float:
+        return float(durations[index[_place_id(ride.pickup)], index[_place_id(ride.dropoff)]])
+
+    requests = tuple(_routing_request(ride, direct(ride), settings) for ride in keep)
+    problem = replace(without_requests, requests=requests)
+    return Built(problem=problem, points=points, refused=tuple(refused))
+
+
+def _travel(settings: TransportSettings, locations: list[Location], say: Progress) -> Travel:
+    if settings.osrm_url:
+        try:
+            say("Temps de trajet demandés au serveur OSRM")
+            return OsrmTable(settings.osrm_url, timeout=OSRM_TIMEOUT_SECONDS).travel(locations)
+        except OsrmError as error:
+            # The coordinator still gets rounds; the message says they rest on estimates.
+            say(f"{error} — distances estimées à vol d'oiseau à la place")
+    return Travel(kind="geodesic", speed_kmh=settings.speed_kmh, circuity=settings.circuity)
+
+
+def _never_fits(ride: RideRequest, vehicles: Sequence[Vehicle]) -> str:
+    def fits(vehicle: Vehicle) -> bool:
+        return vehicle.seats >= ride.seats and vehicle.wheelchair_places >= ride.wheelchairs
+
+    if not vehicles:
+        return "aucun véhicule n'est enregistré"
+    if ride.vehicle_id is not None:
+        pinned = [v for v in vehicles if v.id == ride.vehicle_id]
+        if not pinned:
+            return "le véhicule imposé n'existe plus"
+        if not fits(pinned[0]):
+            return f"le véhicule imposé ({pinned[0].name}) n'a pas la place nécessaire"
+        return ""
+    if any(fits(v) for v in vehicles):
+        return ""
+    if ride.wheelchairs:
+        return "aucun véhicule n'a de place pour un fauteuil roulant"
+    return f"aucun véhicule n'a {ride.seats} places assises"
+
+
+def _routing_vehicle(vehicle: Vehicle, rides: Sequence[RideRequest]) -> RoutingVehicle:
+    capacity = {"seats": vehicle.seats, "wheelchairs": vehicle.wheelchair_places}
+    pinned = sum(1 for ride in rides if ride.vehicle_id == vehicle.id)
+    if pinned:
+        capacity[_pin_dimension(vehicle.id)] = pinned
+    return RoutingVehicle(
+        id=_vehicle_id(vehicle.id),
+        start=f"depot-{vehicle.id}",
+        end=f"depot-{vehicle.id}",
+        capacity=capacity,
+        available=(minutes_of(vehicle.available_from), minutes_of(vehicle.available_until)),
+    )
+
+
+def _routing_request(ride: RideRequest, direct: float, settings: TransportSettings) -> Request:
+    load = {"seats": ride.seats, "wheelchairs": ride.wheelchairs}
+    if ride.vehicle_id is not None:
+        load[_pin_dimension(ride.vehicle_id)] = 1
+    pickup_window = ride.pickup_window
+    if ride.promised is not None:
+        pickup_window = _within(ride.pickup_window, ride.promised)
+    return Request(
+        id=ride.id,
+        pickup=_place_id(ride.pickup),
+        dropoff=_place_id(ride.dropoff),
+        load=load,
+        pickup_service=ride.pickup_service,
+        dropoff_service=ride.dropoff_service,
+        pickup_window=pickup_window,
+        dropoff_window=ride.dropoff_window,
+        max_ride=settings.max_ride(direct),
+    )
+
+
+def _within(
+    window: tuple[float, float] | None, promised: tuple[float, float]
+) -> tuple[float, float]:
+    """The promise narrowed to the request's own window (the promise alone if they miss)."""
+    if window is None:
+        return promised
+    start, end = max(window[0], promised[0]), min(window[1], promised[1])
+    return (start, end) if start <= end else promised
+
+
+# --- Solution -> plan ------------------------------------------------------------------------
+
+
+def to_plan(built: Built, solution: Solution, rides: DayRides) -> Plan:
+    rounds = []
+    for route in solution.routes:
+        if not route.stops:
+            continue
+        rounds.append(
+            PlannedRound(
+                vehicle_id=int(route.vehicle[1:]),
+                start=route.start,
+                end=route.end,
+                distance_km=route.distance,
+                stops=tuple(_planned_stop(stop, built) for stop in route.stops),
+            )
+        )
+    unserved = list(built.refused)
+    for item in solution.unserved:
+        booking_id, leg = parse_request_id(item.request)
+        unserved.append(Unserved(booking_id, leg, item.reason))
+    return Plan(rounds=tuple(rounds), unserved=tuple(unserved), unlocated=tuple(rides.unlocated))
+
+
+def _planned_stop(stop: Stop, built: Built) -> PlannedStop:
+    booking_id, leg = parse_request_id(stop.request)
+    return PlannedStop(
+        booking_id=booking_id,
+        leg=leg,
+        kind=StopKind.pickup if stop.type == "pickup" else StopKind.dropoff,
+        point=built.points[stop.location],
+        arrival=stop.arrival,
+        begin=stop.begin,
+        departure=stop.departure,
+    )
+
+
+def solve_rides(
+    rides: DayRides, *, time_limit: float, seed: int = 0, progress: Progress | None = None
+) -> Plan:
+    """Build the problem, solve it within `time_limit` seconds, return the plan."""
+    say = progress or (lambda _m: None)
+    built = build_problem(rides, progress=say)
+    say(f"{len(built.problem.requests)} trajets à organiser, {len(rides.vehicles)} véhicules")
+    solution = solve(built.problem, time_limit=time_limit, seed=seed, log=say)
+    return to_plan(built, solution, rides)
+
+
+# --- least disturbance: removing a booking's stops --------------------------------------------
+
+
+def without_booking(day: TransportDay, rides: DayRides, booking_id: int) -> Plan | None:
+    """The day's rounds with `booking_id`'s stops taken out and everyone else's times kept.
+
+    Arrivals come earlier (the vehicle skips a detour) and the driver waits: nobody's pickup
+    moves. Returns None when the shortened rounds do not pass `routing.check` (e.g. a road
+    matrix without the triangle inequality): the caller re-solves with the promises kept hard.
+    """
+    others = DayRides(
+        day=rides.day,
+        settings=rides.settings,
+        vehicles=rides.vehicles,
+        bookings=rides.bookings,
+        rides=[r for r in rides.rides if r.booking_id != booking_id],
+        unlocated=[b for b in rides.unlocated if b != booking_id],
+    )
+    planned_ids = {stop.booking_id for round_ in day.rounds for stop in round_.stops} - {booking_id}
+    others.rides = [r for r in others.rides if r.booking_id in planned_ids]
+    built = build_problem(others)
+    distance, duration = travel_matrices(built.problem)
+    index = {location.id: i for i, location in enumerate(built.problem.locations)}
+    requests = {request.id: request for request in built.problem.requests}
+    routes: list[Route] = []
+    for round_ in day.rounds:
+        kept = [s for s in round_.stops if s.booking_id != booking_id]
+        if not kept:
+            continue
+        route = _retimed_route(round_.vehicle_id, kept, requests, index, distance, duration)
+        if route is None:
+            return None
+        routes.append(route)
+    solution = Solution(routes=tuple(routes), unserved=(), distance=sum(r.distance for r in routes))
+    served = {stop.request for route in routes for stop in route.stops}
+    if served != set(requests) or check(built.problem, solution):
+        return None
+    return to_plan(built, solution, others)
+
+
+def _retimed_route(
+    vehicle_id: int,
+    stops: Sequence[RoundStop],
+    requests: dict[str, Request],
+    index: dict[str, int],
+    distance: FloatMatrix,
+    duration: FloatMatrix,
+) -> Route | None:
+    depot = index[f"depot-{vehicle_id}"]
+    places: list[int] = []
+    timed: list[Stop] = []
+    for stop in stops:
+        request = requests.get(request_id(stop.booking_id, stop.leg))
+        if request is None:
+            return None
+        is_pickup = stop.kind is StopKind.pickup
+        location = request.pickup if is_pickup else request.dropoff
+        service = request.pickup_service if is_pickup else request.dropoff_service
+        place = index[location]
+        begin = minutes_of(stop.planned_begin)
+        # The first stop keeps its time: the vehicle simply leaves the depot later.
+        arrival = timed[-1].departure + float(duration[places[-1], place]) if timed else begin
+        if arrival > begin + 1e-6:
+            return None
+        timed.append(
+            Stop(
+                request=request.id,
+                type="pickup" if is_pickup else "dropoff",
+                location=location,
+                arrival=arrival,
+                begin=begin,
+                departure=begin + service,
+            )
+        )
+        places.append(place)
+    start = timed[0].begin - float(duration[depot, places[0]])
+    end = timed[-1].departure + float(duration[places[-1], depot])
+    path = [depot, *places, depot]
+    km = float(sum(distance[a, b] for a, b in itertools.pairwise(path)))
+    return Route(
+        vehicle=_vehicle_id(vehicle_id), start=start, end=end, distance=km, stops=tuple(timed)
+    )
