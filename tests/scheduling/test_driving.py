@@ -14,6 +14,7 @@ from scheduling.driving import (
     count_open_alerts,
     get_round_for,
     mark_stop,
+    marks_for,
     open_alerts,
     rounds_for_driver,
     rounds_of_centre,
@@ -24,7 +25,7 @@ from scheduling.models import (
     NotificationKind,
     Role,
 )
-from scheduling.transport_models import DayStatus, StopKind, StopStatus, WelfareAlert
+from scheduling.transport_models import DayStatus, Leg, StopKind, StopStatus, WelfareAlert
 from tests.scheduling.driving_builders import make_driver, make_round, make_vehicle
 
 # A fixed clock: Tuesday 8 December 2026, 13:30, while the round is on the road.
@@ -299,3 +300,15 @@ def test_another_centre_cannot_acknowledge(db, road, make_centre, make_user):
     stranger = make_user(centre=make_centre(), role=Role.coordinator)
     assert not acknowledge_alert(db, alert_id=alert.id, actor=stranger, now=NOW).ok
     assert alert.acknowledged_at is None
+
+
+def test_nobody_answering_belongs_to_a_door_not_to_the_venue(db, road):
+    pickup = first_pickup(road)
+    pickup.leg = Leg.back  # a return pickup at the venue: there is no door to knock on
+    db.flush()
+    result = mark_stop(
+        db, stop=pickup, status=StopStatus.nobody_answered, actor=road.driver_user, now=NOW
+    )
+    assert "status" in result.errors
+    assert marks_for(pickup) == [StopStatus.picked_up, StopStatus.no_show]
+    assert db.scalars(select(WelfareAlert)).all() == []

@@ -272,6 +272,8 @@ def test_nobody_answers_alerts_the_coordinator_on_the_spot(client, db, roads, sm
     assert "Alerte envoyée à la coordination : personne ne répond chez Jeanne Delmas" in page
     assert "Appelez-la au 05 53 57 00 00" in page
     assert "État : personne ne répond — alerte envoyée" in page
+    # Said again on the stop itself, where the phone lands after the tap.
+    assert "La coordination est prévenue : c'est peut-être une chute." in page
     alerts = rows(
         db, select(WelfareAlert.stop_id, WelfareAlert.raised_by_id, WelfareAlert.acknowledged_at)
     )
