@@ -27,7 +27,7 @@ import pytest
 
 from scheduling.models import Audience, BookingStatus, Field, Role, SessionStatus
 from scheduling.transport_models import Leg, StopStatus
-from tests.scheduling.test_reports_transport import add_day, add_leg, add_vehicle
+from tests.scheduling.test_scheduling_reports_transport import add_day, add_leg, add_vehicle
 from tests.webapp.conftest import PASSWORD, text_of
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
