@@ -40,8 +40,7 @@ def _centre_now(centre: Centre) -> dt.datetime:
 
 def _serve(feed: Feed, filename: str, *, private: bool) -> Response:
     """The feed with validators; 304 when the client already has these bytes."""
-    response = Response(feed.body, mimetype="text/calendar")
-    response.charset = "utf-8"
+    response = Response(feed.body, content_type="text/calendar; charset=utf-8")
     response.set_etag(hashlib.sha256(feed.body).hexdigest()[:32])
     response.last_modified = feed.last_modified
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -168,7 +167,7 @@ def subscribe_links(row: CalendarToken) -> dict[str, str]:
 
 
 @bp.get("/calendrier")
-@login_required
+@login_required  # type: ignore[untyped-decorator]
 def my_calendar() -> str:
     db = get_db()
     tokens = {t.kind: t for t in uc.tokens_of(db, current_user)}
@@ -192,7 +191,7 @@ def my_calendar() -> str:
 
 
 @bp.post("/calendrier/creer")
-@login_required
+@login_required  # type: ignore[untyped-decorator]
 def create_feed() -> Response:
     kind = request.form.get("kind", "")
     if kind not in FeedKind.__members__:
@@ -215,7 +214,7 @@ def _back() -> Response:
 
 
 @bp.post("/calendrier/<int:token_id>/revoquer")
-@login_required
+@login_required  # type: ignore[untyped-decorator]
 def revoke_feed(token_id: int) -> Response:
     if token_id > 2**62:
         abort(404)
@@ -233,7 +232,7 @@ def revoke_feed(token_id: int) -> Response:
 
 
 @bp.post("/calendrier/<int:token_id>/renouveler")
-@login_required
+@login_required  # type: ignore[untyped-decorator]
 def renew_feed(token_id: int) -> Response:
     if token_id > 2**62:
         abort(404)

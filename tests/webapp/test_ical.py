@@ -206,3 +206,18 @@ def test_same_data_same_bytes(db, centre, now, series_across_dst):
     again = agenda_feed(sessions, centre=centre, now=now + dt.timedelta(hours=3), name="Agenda")
     assert first.body == again.body
     assert first.last_modified == again.last_modified
+
+
+@SQLITE
+def test_text_is_escaped_and_long_lines_folded_without_cutting_accents(
+    db, centre, make_activity, make_session
+):
+    tricky = 'Gym douce; équilibre, "souplesse"\\ et mémoire\nsur deux lignes ' + "é" * 80
+    session = make_session(activity=make_activity(title=tricky, description=tricky))
+    [session] = read(db, sessions_uc.select(sessions_uc.ActivitySession))
+    body = agenda_feed([session], centre=centre, now=session.starts_at, name=tricky).body
+    assert all(len(line) <= 75 for line in body.split(b"\r\n"))
+    body.decode("utf-8")  # every folded piece is whole UTF-8
+    [event] = events(body)
+    assert str(event["SUMMARY"]) == tricky
+    assert str(event["DESCRIPTION"]).startswith(tricky)
