@@ -221,3 +221,18 @@ def test_text_is_escaped_and_long_lines_folded_without_cutting_accents(
     [event] = events(body)
     assert str(event["SUMMARY"]) == tricky
     assert str(event["DESCRIPTION"]).startswith(tricky)
+
+
+@SQLITE
+def test_a_centre_in_another_zone_gets_that_zones_vtimezone(db, make_centre, make_session):
+    reunion = make_centre(timezone="Indian/Reunion")
+    session = make_session(centre=reunion, starts_at=dt.datetime(2027, 7, 1, 9, 30))
+    [session] = read(db, sessions_uc.select(sessions_uc.ActivitySession))
+    body = agenda_feed([session], centre=reunion, now=session.starts_at, name="Agenda").body
+    assert rfc5545_problems(body) == []
+    [timezone] = icalendar.Calendar.from_ical(body).walk("VTIMEZONE")
+    assert str(timezone["TZID"]) == "Indian/Reunion"
+    ours = timezone.to_tz(lookup_tzid=False)
+    assert dt.datetime(2027, 7, 1, 9, 30, tzinfo=ours).utcoffset() == dt.timedelta(hours=4)
+    [event] = events(body)
+    assert event.decoded("DTSTART").isoformat() == "2027-07-01T09:30:00+04:00"
