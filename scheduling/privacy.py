@@ -13,6 +13,7 @@ from scheduling.models import (
     ActivitySession,
     Booking,
     BookingStatus,
+    CalendarToken,
     Mobility,
     Notification,
     Person,
@@ -103,6 +104,13 @@ def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime
     for booking in future:
         cancel_booking(db, booking_id=booking.id, actor=actor, now=now)
     db.execute(delete(Notification).where(Notification.person_id == person.id))
+    # A calendar link given for this person stops working (it answers 404).
+    for token in db.scalars(
+        select(CalendarToken).where(
+            CalendarToken.person_id == person.id, CalendarToken.revoked_at.is_(None)
+        )
+    ):
+        token.revoked_at = now
     for booking in db.scalars(select(Booking).where(Booking.person_id == person.id)):
         booking.pickup_address = ""
     for account in db.scalars(select(User).where(User.person_id == person.id)):

@@ -327,3 +327,17 @@ def test_confirmation_email_carries_the_booking_as_ics(client, world, login, smt
     assert event["STATUS"] == "CONFIRMED"
     assert event.decoded("DTSTART").replace(tzinfo=None) == world.session.starts_at
     assert isinstance(icalendar.Calendar.from_ical(ics), icalendar.Calendar)
+
+
+def test_erasing_a_person_revokes_their_calendar_link(client, world, make_user, db, now):
+    from scheduling import calendars, privacy
+
+    staff = make_user(role=Role.coordinator)
+    token = calendars.create_person_token(
+        db, actor=staff, now=now, person_id=world.stranger.id
+    ).value
+    db.commit()
+    assert client.get(f"/calendrier/{token.token}.ics").status_code == 200
+    assert privacy.erase_person(db, actor=staff, person_id=world.stranger.id, now=now).ok
+    db.commit()
+    assert client.get(f"/calendrier/{token.token}.ics").status_code == 404
