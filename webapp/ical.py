@@ -89,6 +89,7 @@ class Feed:
 # still writes the RRULE values and the VTIMEZONE of zones other than Paris, and every test
 # parses the feeds back with icalendar.
 
+
 def _text(value: str) -> str:
     """A TEXT value escaped (RFC 5545 §3.3.11); chained str.replace beats str.translate."""
     return (
@@ -531,6 +532,14 @@ def animator_feed(
 # --- rounds: the driver's feed -----------------------------------------------------------------
 
 
+def _publication_number(published_at: dt.datetime | None) -> int:
+    """A round's SEQUENCE: rounds keep no change counter, and each (re)publication is the
+    change a driver must see, so its time in minutes since 2026 serves: it only grows."""
+    if published_at is None:
+        return 0
+    return max(0, int((published_at - dt.datetime(2026, 1, 1)).total_seconds() // 60))
+
+
 def rounds_feed(rounds: Iterable[Round], *, centre: Centre, now: dt.datetime, name: str) -> Feed:
     """A driver's published rounds, located at their first pickup."""
     writer = _Writer(centre, now)
@@ -543,7 +552,7 @@ def rounds_feed(rounds: Iterable[Round], *, centre: Centre, now: dt.datetime, na
             ends_at=round_.ends_at,
             summary=f"Tournée — {round_.vehicle.name}",
             stamp=writer.stamp(round_.day.published_at),
-            sequence=0,
+            sequence=_publication_number(round_.day.published_at),
             status="CONFIRMED",
         )
         lines = [f"{len(pickups)} prise(s) en charge, {round_.distance_km:.0f} km."]

@@ -302,7 +302,7 @@ def test_carer_feed_shows_the_promised_pickup_window(client, world, login, publi
 
 
 def test_driver_feed_lists_published_rounds_at_the_first_pickup(
-    client, world, login, published_round
+    client, world, login, published_round, db
 ):
     driver_user, round_, _ = published_round
     login(driver_user)
@@ -312,6 +312,13 @@ def test_driver_feed_lists_published_rounds_at_the_first_pickup(
     assert str(event["LOCATION"]) == "3 rue des Tilleuls, 24150 Lalinde"
     assert "Premier passage à 13 h 20" in str(event["DESCRIPTION"])
     assert event.decoded("DTSTART").replace(tzinfo=None) == round_.starts_at
+
+    # Re-published (after a re-plan): subscribed calendars must take the new version.
+    round_.day.published_at += dt.timedelta(hours=2)
+    round_.starts_at += dt.timedelta(minutes=15)
+    db.commit()
+    [again] = events(feed(client, path).data)
+    assert again["SEQUENCE"] > event["SEQUENCE"]
 
 
 def test_confirmation_email_carries_the_booking_as_ics(client, world, login, smtp_sink):
