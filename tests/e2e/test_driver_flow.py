@@ -4,7 +4,8 @@ and acknowledges the alert. axe-core on every page on the way; screenshots and t
 go to test-results/ for a human to look at.
 
 The round is built straight from the models (no solver), with its own persons and activity,
-so the carer's and the animator's flows in the same database are not disturbed.
+in a centre of its own with its own logins, so the carer's, the animator's and the reports'
+flows, which share the database, are not disturbed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from scheduling.db import make_engine, make_session_factory
@@ -61,25 +61,52 @@ def round_id(e2e_db_url: str) -> int:
     engine = make_engine(e2e_db_url)
     db = make_session_factory(engine)()
     try:
-        centre = db.scalars(select(Centre)).one()
-        lalinde = db.scalars(select(Commune).where(Commune.name == "Lalinde")).one()
-        eymet = db.scalars(select(Commune).where(Commune.name == "Eymet")).one()
-        hall = db.scalars(select(Venue).where(Venue.commune_id == lalinde.id)).first()
-        assert hall is not None
+        # A centre of its own: the reports' flow counts every session and round of its centre.
+        centre = Centre(name="CRT du Périgord pourpre", slug="e2e-chauffeurs", lat=44.85, lon=0.48)
+        db.add(centre)
+        db.flush()
+        lalinde = Commune(
+            centre_id=centre.id,
+            insee="24229",
+            name="Lalinde",
+            postcode="24150",
+            lat=44.8368,
+            lon=0.7378,
+        )
+        eymet = Commune(
+            centre_id=centre.id,
+            insee="24167",
+            name="Eymet",
+            postcode="24500",
+            lat=44.6686,
+            lon=0.3989,
+        )
+        db.add_all([lalinde, eymet])
+        db.flush()
+        hall = Venue(
+            centre_id=centre.id,
+            name="Salle des fêtes de Lalinde",
+            address="Place de la mairie",
+            commune_id=lalinde.id,
+            lat=44.837,
+            lon=0.738,
+        )
+        db.add(hall)
+        db.flush()
         driver_user = User(
             centre_id=centre.id,
-            username="chauffeur",
+            username="marc.vidal",
             password_hash=generate_password_hash(PASSWORD),
             role=Role.driver,
             display_name="Marc Vidal",
         )
         coordinator = User(
             centre_id=centre.id,
-            username="coordination",
+            username="sophie.laborde",
             password_hash=generate_password_hash(PASSWORD),
             role=Role.coordinator,
             display_name="Sophie Laborde",
-            email="coordination@example.org",
+            email="sophie.laborde@example.org",
             phone="05 53 57 00 00",
         )
         yvette = Person(
@@ -160,15 +187,7 @@ def round_id(e2e_db_url: str) -> int:
             )
             for p, companions in ((yvette, 0), (rene, 1))
         ]
-        day = db.scalar(
-            select(TransportDay).where(
-                TransportDay.centre_id == centre.id, TransportDay.date == today
-            )
-        )
-        if day is None:
-            day = TransportDay(
-                centre_id=centre.id, date=today, status=DayStatus.published, summary={}
-            )
+        day = TransportDay(centre_id=centre.id, date=today, status=DayStatus.published, summary={})
         db.add_all([*bookings, day])
         db.flush()
         at = dt.datetime.combine(today, dt.time(13, 25))
@@ -240,7 +259,7 @@ def font_px(locator: Any) -> float:
 def test_driver_marks_stops_on_a_phone_and_the_coordinator_follows_up(
     phone: Page, page: Page, live_server: str, round_id: int, tmp_path: Path
 ) -> None:
-    sign_in(phone, live_server, "chauffeur")
+    sign_in(phone, live_server, "marc.vidal")
     expect(phone.get_by_role("heading", name="Mes tournées", exact=True)).to_be_visible()
     expect(phone.get_by_text(re.compile(r"Minibus adapté : 13\s+h\s+00"))).to_be_visible()
     check_accessibility(phone)
@@ -322,7 +341,7 @@ def test_driver_marks_stops_on_a_phone_and_the_coordinator_follows_up(
             assert words in text.replace("\u00a0", " "), words
 
     # The coordinator, at the office: the banner on every page, then the alert page.
-    sign_in(page, live_server, "coordination")
+    sign_in(page, live_server, "sophie.laborde")
     banner = page.locator(".welfare-banner")
     expect(banner).to_contain_text("un chauffeur n'a pas eu de réponse à la porte")
     check_accessibility(page)
