@@ -367,3 +367,41 @@ def test_the_pdf_is_a_real_large_print_sheet_with_names(client, roads, tmp_path)
     ):
         assert words in text, words
     assert text.index("DELMAS") < text.index("ROUX")
+
+
+def test_a_round_of_a_coming_day_is_listed_but_marked_only_on_the_day(
+    client, db, roads, make_session, make_booking, make_person
+):
+    later = centre_today() + dt.timedelta(days=3)
+    person = make_person(first_name="Marcel", last_name="Lagarde")
+    session = make_session(starts_at=dt.datetime.combine(later, dt.time(10)))
+    coming = make_round(
+        db,
+        bookings=[make_booking(session, person=person, transport_out=True)],
+        date=later,
+        driver=roads.round.driver,
+        vehicle=roads.round.vehicle,
+    )
+    sign_in(client, "chauffeur")
+    listing = client.get("/chauffeur/").get_data(as_text=True)
+    assert sheet_url(coming) in listing and sheet_url(roads.round) in listing
+    response = client.get(sheet_url(coming))
+    page = text_of(response)
+    assert "Marcel" in page
+    assert "apparaîtront le jour de la tournée" in page
+    assert 'name="status"' not in response.get_data(as_text=True)
+    stop = stop_of(coming, person)
+    mark(client, stop, "picked_up")
+    assert "Les arrêts se pointent le jour de la tournée." in text_of(client.get(sheet_url(coming)))
+    assert status_of(db, stop) is StopStatus.planned
+
+
+def test_the_coordinator_marks_for_a_driver_without_signal(client, db, roads):
+    sign_in(client, "coordination")
+    stop = stop_of(roads.round, roads.persons[1])
+    mark(client, stop, "no_show")
+    assert status_of(db, stop) is StopStatus.no_show
+    page = text_of(client.get(sheet_url(roads.round)))
+    assert "État : absent(e)" in page
+    # Louis did not board: his drop-off says so.
+    assert "pas à bord" in page
