@@ -369,3 +369,35 @@ def acknowledge_alert(
         alert.note = note
         db.flush()
     return succeeded(alert)
+
+
+StopKey = tuple[int, Leg, StopKind]
+
+
+def carry_over_marks(
+    db: DbSession, *, old_stops: Sequence[RoundStop], new_stops: Sequence[RoundStop]
+) -> list[RoundStop]:
+    """Give the stops of a re-planned day the marks and welfare alerts of the stops they replace.
+
+    A stop is the same when its booking, leg and kind are. Call this once the new stops are
+    flushed and before the old ones are deleted: a welfare alert row points at its stop, so it
+    must move first. Returns the old stops whose alerts found no new stop: deleting them would
+    lose (or, with foreign keys, refuse to lose) a possible fall.
+    """
+    new_by_key: dict[StopKey, RoundStop] = {(s.booking_id, s.leg, s.kind): s for s in new_stops}
+    stranded: list[RoundStop] = []
+    for old in old_stops:
+        new = new_by_key.get((old.booking_id, old.leg, old.kind))
+        alerts = db.scalars(select(WelfareAlert).where(WelfareAlert.stop_id == old.id)).all()
+        if new is None:
+            if alerts:
+                stranded.append(old)
+            continue
+        if old.status is not StopStatus.planned:
+            new.status = old.status
+            new.marked_at = old.marked_at
+            new.marked_by_id = old.marked_by_id
+        for alert in alerts:
+            alert.stop_id = new.id
+    db.flush()
+    return stranded

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from scheduling.driving import (
     acknowledge_alert,
+    carry_over_marks,
     count_open_alerts,
     get_round_for,
     mark_stop,
@@ -25,7 +26,15 @@ from scheduling.models import (
     NotificationKind,
     Role,
 )
-from scheduling.transport_models import DayStatus, Leg, StopKind, StopStatus, WelfareAlert
+from scheduling.transport_models import (
+    DayStatus,
+    Leg,
+    Round,
+    RoundStop,
+    StopKind,
+    StopStatus,
+    WelfareAlert,
+)
 from tests.scheduling.driving_builders import make_driver, make_round, make_vehicle
 
 # A fixed clock: Tuesday 8 December 2026, 13:30, while the round is on the road.
@@ -312,3 +321,56 @@ def test_nobody_answering_belongs_to_a_door_not_to_the_venue(db, road):
     assert "status" in result.errors
     assert marks_for(pickup) == [StopStatus.picked_up, StopStatus.no_show]
     assert db.scalars(select(WelfareAlert)).all() == []
+
+
+def test_a_re_planned_day_keeps_its_marks_and_alerts(db, road):
+    jeanne_pickup = first_pickup(road)
+    mark_stop(
+        db, stop=jeanne_pickup, status=StopStatus.nobody_answered, actor=road.driver_user, now=NOW
+    )
+    louis_pickup = [s for s in road.round.stops if s.kind is StopKind.pickup][1]
+    mark_stop(db, stop=louis_pickup, status=StopStatus.picked_up, actor=road.driver_user, now=NOW)
+    old_stops = list(road.round.stops)
+    # The planner's new round: the same stops in another order, under new ids.
+    again = Round(
+        centre_id=road.round.centre_id,
+        day_id=road.round.day_id,
+        vehicle_id=road.round.vehicle_id,
+        driver_id=road.round.driver_id,
+        status=DayStatus.published,
+        starts_at=road.round.starts_at,
+        ends_at=road.round.ends_at,
+    )
+    for seq, s in enumerate(reversed(old_stops)):
+        again.stops.append(
+            RoundStop(
+                seq=seq,
+                booking_id=s.booking_id,
+                leg=s.leg,
+                kind=s.kind,
+                address=s.address,
+                lat=s.lat,
+                lon=s.lon,
+                planned_arrival=s.planned_arrival,
+                planned_begin=s.planned_begin,
+                planned_departure=s.planned_departure,
+            )
+        )
+    db.add(again)
+    db.flush()
+    assert carry_over_marks(db, old_stops=old_stops, new_stops=again.stops) == []
+    db.delete(road.round)
+    db.flush()  # the alert moved first: no foreign key is left pointing at a deleted stop
+    by_person = {(s.booking.person.first_name, s.kind): s.status for s in again.stops}
+    assert by_person[("Jeanne", StopKind.pickup)] is StopStatus.nobody_answered
+    assert by_person[("Louis", StopKind.pickup)] is StopStatus.picked_up
+    assert by_person[("Jeanne", StopKind.dropoff)] is StopStatus.planned
+    [alert] = open_alerts(db, user=road.coordinator)
+    assert alert.stop.round_id == again.id and alert.stop.booking.person.first_name == "Jeanne"
+
+
+def test_an_alert_whose_stop_disappears_is_reported_stranded(db, road):
+    pickup = first_pickup(road)
+    mark_stop(db, stop=pickup, status=StopStatus.nobody_answered, actor=road.driver_user, now=NOW)
+    others = [s for s in road.round.stops if s.booking_id != pickup.booking_id]
+    assert carry_over_marks(db, old_stops=list(road.round.stops), new_stops=others) == [pickup]
