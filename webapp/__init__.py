@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.calendar import bp as calendar_bp
     from webapp.driver import bp as driver_bp
     from webapp.reports import bp as reports_bp
+    from webapp.transport import bp as transport_bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(agenda_bp)
@@ -58,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(animation_bp, url_prefix="/animation")
     app.register_blueprint(reports_bp, url_prefix="/rapports")
     app.register_blueprint(driver_bp, url_prefix="/chauffeur")
+    app.register_blueprint(transport_bp, url_prefix="/transport")
 
     from webapp.demo import demo_command
 

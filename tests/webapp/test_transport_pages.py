@@ -1,0 +1,276 @@
+"""The coordinator's transport pages: access, vehicles, drivers, build/progress/result, pins,
+publication, and the `flask rounds build` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from scheduling.models import Driver, Mobility, Role, Vehicle, VehicleKind
+from scheduling.transport_models import JobStatus, Round, RoundStop, StopKind, TransportDay
+from tests.webapp import transport_fixtures
+from tests.webapp.conftest import post, read, text_of
+from tests.webapp.transport_fixtures import TransportWorld
+
+transport_world = transport_fixtures.transport_world
+transport_app = transport_fixtures.transport_app
+fake_geocoder = transport_fixtures.fake_geocoder
+
+
+@pytest.fixture
+def world(transport_world: TransportWorld, transport_app: Any, db: Any) -> TransportWorld:
+    # Short solves in tests.
+    from scheduling.transport import transport_settings
+
+    transport_settings(db, transport_world.centre.id).solver_time_limit_s = 1
+    db.commit()
+    return transport_world
+
+
+def _book_all(world: TransportWorld, make_booking: Callable[..., Any]) -> list[int]:
+    return [
+        make_booking(world.session, person=p, transport_out=True, transport_back=True).id
+        for p in world.persons
+    ]
+
+
+def _wait_done(db: Any, centre_id: int) -> TransportDay:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        days = read(db, select(TransportDay).where(TransportDay.centre_id == centre_id))
+        if days and days[0].job_status in (JobStatus.done, JobStatus.failed):
+            return days[0]
+        time.sleep(0.1)
+    raise AssertionError("calcul trop long")
+
+
+@pytest.mark.parametrize("role", [Role.carer, Role.animator, Role.driver])
+def test_only_coordinators_reach_the_transport_pages(
+    client: Any, login: Any, make_user: Callable[..., Any], world: TransportWorld, role: Role
+) -> None:
+    user = make_user(role=role, password=transport_fixtures.PASSWORD)
+    day = world.day.isoformat()
+    login(user)
+    for url in (f"/transport/jour/{day}", "/transport/vehicules", "/transport/chauffeurs"):
+        assert client.get(url).status_code == 403
+    assert post(client, f"/transport/jour/{day}/construire").status_code == 403
+    assert post(client, f"/transport/jour/{day}/publier").status_code == 403
+
+
+def test_a_visitor_is_sent_to_sign_in(client: Any, world: TransportWorld) -> None:
+    response = client.get("/transport/vehicules")
+    assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+
+
+def test_another_centres_vehicle_and_driver_answer_404(
+    client: Any,
+    login: Any,
+    world: TransportWorld,
+    make_centre: Callable[..., Any],
+    make_user: Callable[..., Any],
+    db: Any,
+) -> None:
+    other = make_centre()
+    vehicle = Vehicle(
+        centre_id=other.id,
+        name="Autre",
+        kind=VehicleKind.minibus,
+        seats=8,
+        wheelchair_places=0,
+        depot_lat=44.8,
+        depot_lon=0.5,
+        available_from=dt.time(8),
+        available_until=dt.time(18),
+    )
+    someone = make_user(centre=other, role=Role.driver)
+    driver = Driver(
+        centre_id=other.id,
+        user_id=someone.id,
+        available_from=dt.time(8),
+        available_until=dt.time(18),
+    )
+    db.add_all([vehicle, driver])
+    db.commit()
+    vehicle_id, driver_id = vehicle.id, driver.id
+    login(world.coordinator)
+    assert client.get(f"/transport/vehicules/{vehicle_id}").status_code == 404
+    assert client.get(f"/transport/chauffeurs/{driver_id}").status_code == 404
+    assert client.get("/transport/vehicules/99999999999999999999").status_code == 404
+    page = text_of(client.get("/transport/vehicules"))
+    assert "Minibus" in page and "Autre" not in page
+
+
+def test_a_vehicle_form_with_mistakes_keeps_what_was_typed(
+    client: Any, login: Any, world: TransportWorld, db: Any
+) -> None:
+    login(world.coordinator)
+    centre_id = world.centre.id
+    data = {
+        "name": "Navette du Bourg",
+        "kind": "minibus",
+        "seats": "9",
+        "wheelchair_places": "deux",
+        "depot_address": "Mairie de Lalinde",
+        "depot_lat": "44,83",
+        "depot_lon": "0.73",
+        "available_from": "17:00",
+        "available_until": "08:00",
+    }
+    response = post(client, "/transport/vehicules/nouveau", data)
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "L'heure de fin doit être après l'heure de début." in page
+    assert 'value="Navette du Bourg"' in response.get_data(as_text=True)
+    assert read(db, select(Vehicle).where(Vehicle.name == "Navette du Bourg")) == []
+
+    data.update(wheelchair_places="1", depot_lat="44.83", available_until="18:30")
+    response = post(client, "/transport/vehicules/nouveau", data)
+    assert response.status_code == 302
+    saved = read(db, select(Vehicle).where(Vehicle.name == "Navette du Bourg"))
+    assert len(saved) == 1 and saved[0].centre_id == centre_id
+    assert (saved[0].seats, saved[0].wheelchair_places) == (9, 1)
+    assert saved[0].available_until == dt.time(18, 30)
+    assert "Navette du Bourg" in text_of(client.get("/transport/vehicules"))
+
+
+def test_a_driver_works_the_days_and_hours_the_coordinator_ticks(
+    client: Any, login: Any, world: TransportWorld, db: Any
+) -> None:
+    login(world.coordinator)
+    driver_id = world.driver.id
+    response = post(
+        client,
+        f"/transport/chauffeurs/{driver_id}",
+        {
+            "user_id": str(world.driver_user.id),
+            "phone": "06 11 22 33 44",
+            "weekdays": ["1", "3"],
+            "available_from": "09:00",
+            "available_until": "12:00",
+        },
+    )
+    assert response.status_code == 302
+    driver = read(db, Driver, driver_id)
+    assert driver.weekdays == [1, 3]
+    assert driver.available_until == dt.time(12)
+    page = text_of(client.get("/transport/chauffeurs"))
+    assert "mardi, jeudi" in page and "09:00 – 12:00" in page
+
+
+def test_build_shows_progress_then_rounds_with_map_and_table_then_publish(
+    client: Any,
+    login: Any,
+    world: TransportWorld,
+    make_booking: Callable[..., Any],
+    db: Any,
+    smtp_sink: Any,
+) -> None:
+    booking_ids = _book_all(world, make_booking)
+    centre_id, day = world.centre.id, world.day.isoformat()
+    login(world.coordinator)
+    empty = text_of(client.get(f"/transport/jour/{day}"))
+    assert "Construire les tournées" in empty
+    response = post(client, f"/transport/jour/{day}/construire")
+    assert response.status_code == 302
+    waiting = client.get(f"/transport/jour/{day}").get_data(as_text=True)
+    # Either still computing (the page refreshes itself) or already done.
+    if "<progress" in waiting:
+        assert '<meta http-equiv="refresh" content="2">' in waiting
+    assert _wait_done(db, centre_id).job_status is JobStatus.done
+    html = client.get(f"/transport/jour/{day}").get_data(as_text=True)
+    page = text_of(client.get(f"/transport/jour/{day}"))
+    assert '<meta http-equiv="refresh"' not in html
+    assert "<svg" in html and "<polyline" in html and "Lalinde" in html
+    assert "4 passager(s)" in page
+    assert "Jeanne Passager" in page and "Prise en charge" in page
+    assert "Publier les tournées" in page
+
+    response = post(client, f"/transport/jour/{day}/publier")
+    assert response.status_code == 302
+    page = text_of(client.get(f"/transport/jour/{day}"))
+    assert "publiées" in page
+    stops = read(db, select(RoundStop).where(RoundStop.booking_id.in_(booking_ids)))
+    pickups = [s for s in stops if s.kind is StopKind.pickup]
+    assert pickups and all(s.promised_from is not None for s in pickups)
+    # The carer of Jeanne got her promised windows by e-mail.
+    mails = smtp_sink.to("marie@example.org")
+    assert any("prise en charge entre" in m.get_content() for m in mails)
+
+
+def test_pinning_a_passenger_re_solves_around_that_vehicle(
+    client: Any,
+    login: Any,
+    world: TransportWorld,
+    make_booking: Callable[..., Any],
+    db: Any,
+) -> None:
+    booking_ids = _book_all(world, make_booking)
+    centre_id, day, car_id = world.centre.id, world.day.isoformat(), world.car.id
+    login(world.coordinator)
+    post(client, f"/transport/jour/{day}/construire")
+    _wait_done(db, centre_id)
+    target = booking_ids[2]
+    response = post(
+        client,
+        f"/transport/jour/{day}/epingler",
+        {"booking_id": str(target), "leg": "outbound", "vehicle_id": str(car_id)},
+    )
+    assert response.status_code == 302
+    assert _wait_done(db, centre_id).job_status is JobStatus.done
+    stops = read(db, select(RoundStop).join(Round).where(RoundStop.booking_id == target))
+    outbound = [(s.round_id, s.pinned) for s in stops if s.leg.value == "outbound"]
+    rounds = {r.id: r.vehicle_id for r in read(db, select(Round))}
+    assert {rounds[round_id] for round_id, _ in outbound} == {car_id}
+    assert all(pinned for _, pinned in outbound)
+    html = client.get(f"/transport/jour/{day}").get_data(as_text=True)
+    assert "placé(e) à la main" in html
+
+
+def test_pinning_another_centres_booking_answers_404(
+    client: Any,
+    login: Any,
+    world: TransportWorld,
+    make_centre: Callable[..., Any],
+    make_session: Callable[..., Any],
+    make_booking: Callable[..., Any],
+) -> None:
+    other = make_centre()
+    session = make_session(centre=other, starts_at=dt.datetime.combine(world.day, dt.time(14)))
+    booking_id = make_booking(session, transport_out=True).id
+    login(world.coordinator)
+    response = post(
+        client,
+        f"/transport/jour/{world.day.isoformat()}/epingler",
+        {"booking_id": str(booking_id), "leg": "outbound", "vehicle_id": str(world.car.id)},
+    )
+    assert response.status_code == 404
+
+
+def test_the_cli_builds_a_day_and_prints_its_summary(
+    transport_app: Any,
+    world: TransportWorld,
+    make_booking: Callable[..., Any],
+    make_person: Callable[..., Any],
+    db: Any,
+) -> None:
+    world.minibus.wheelchair_places = 0
+    db.commit()
+    _book_all(world, make_booking)
+    chair = make_person(mobility=Mobility.wheelchair, first_name="Rose", last_name="Fauteuil")
+    make_booking(world.session, person=chair, mobility=Mobility.wheelchair, transport_out=True)
+    runner = transport_app.test_cli_runner()
+    result = runner.invoke(args=["rounds", "build", world.day.isoformat(), "--time-limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\d tournée\(s\), 4 passager\(s\), \d+\.\d km", result.output)
+    assert "Rose Fauteuil (aller) : aucun véhicule n'a de place pour un fauteuil roulant" in (
+        result.output
+    )
+
+    bad = runner.invoke(args=["rounds", "build", "demain"])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
