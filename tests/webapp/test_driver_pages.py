@@ -405,3 +405,18 @@ def test_the_coordinator_marks_for_a_driver_without_signal(client, db, roads):
     assert "État : absent(e)" in page
     # Louis did not board: his drop-off says so.
     assert "pas à bord" in page
+
+
+def test_a_note_too_long_is_refused_next_to_the_field_and_kept(client, db, roads):
+    sign_in(client, "chauffeur")
+    mark(client, stop_of(roads.round, roads.persons[0]), "nobody_answered")
+    post(client, "/deconnexion")
+    sign_in(client, "coordination")
+    [(alert_id,)] = rows(db, select(WelfareAlert.id))
+    note = "Appelée trois fois. " * 60  # 1 200 characters
+    response = post(client, f"/chauffeur/alertes/{alert_id}/prise-en-compte", {"note": note})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Note trop longue (1000 caractères au plus)." in text_of(response)
+    assert note.strip() in html
+    assert rows(db, select(WelfareAlert.acknowledged_at)) == [(None,)]

@@ -259,6 +259,11 @@ def sheet_pdf(round_id: int) -> Response:
 @bp.get("/alertes")
 @supervisors_only
 def alerts() -> str:
+    return _alerts_page()
+
+
+def _alerts_page(failed_id: int | None = None, form: AcknowledgeForm | None = None) -> str:
+    """The open alerts; after a refused note, that alert's form keeps the text and the error."""
     db = get_db()
     user = actor()
     since = centre_now() - dt.timedelta(days=ALERT_HISTORY_DAYS)
@@ -267,20 +272,30 @@ def alerts() -> str:
         alerts=driving.open_alerts(db, user=user),
         history=driving.recent_acknowledged_alerts(db, user=user, since=since),
         history_days=ALERT_HISTORY_DAYS,
-        form=AcknowledgeForm(),
+        form=form or AcknowledgeForm(formdata=None),
+        failed_id=failed_id,
         **_template_helpers(),
     )
 
 
 @bp.post("/alertes/<int:alert_id>/prise-en-compte")
 @supervisors_only
-def acknowledge(alert_id: int) -> Response:
+def acknowledge(alert_id: int) -> Response | tuple[str, int]:
     if alert_id > MAX_DATABASE_INT:
         abort(404)
     form = AcknowledgeForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.note.errors) or "Le formulaire a expiré : recommencez.", "error")
+        if form.note.errors:
+            return _alerts_page(failed_id=alert_id, form=form), 400
+        flash("Le formulaire a expiré : recommencez.", "error")
         return redirect(url_for("driver.alerts"))
+    result = driving.acknowledge_alert(
+        get_db(), alert_id=alert_id, actor=actor(), now=centre_now(), note=form.note.data or ""
+    )
+    if result.value is None:
+        abort(404)  # no such alert in this centre
+    flash(f"Alerte prise en compte : {result.value.stop.booking.person.full_name}.", "success")
+    return redirect(url_for("driver.alerts"))
     result = driving.acknowledge_alert(
         get_db(), alert_id=alert_id, actor=actor(), now=centre_now(), note=form.note.data or ""
     )
