@@ -38,4 +38,14 @@ def _unexpected_error(error: Exception) -> tuple[str, int]:
     from flask import current_app
 
     current_app.logger.exception("Erreur inattendue", exc_info=error)
+    _forget_failed_transaction()
     return _render(InternalServerError.code)
+
+
+def _forget_failed_transaction() -> None:
+    """Roll back a transaction a database error left dead, so the page can read the user."""
+    from flask import g
+
+    db = g.get("db")
+    if db is not None:
+        db.rollback()

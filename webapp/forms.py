@@ -14,11 +14,20 @@ from scheduling.policy import MAX_COMPANIONS
 MAX_DATABASE_INT = 2**62
 
 
+def drop_nul(value: Any) -> Any:
+    """Remove NUL characters a pasted text may carry: PostgreSQL refuses them in text."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 class NavetteForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types
     """A Flask-WTF form (CSRF-protected) whose built-in messages are in French."""
 
     class Meta:
         locales = ("fr_FR", "fr")
+
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            filters = [*unbound_field.kwargs.get("filters", ()), drop_nul]
+            return unbound_field.bind(form=form, **{**options, "filters": filters})
 
         def get_translations(self, form: Any) -> Any:
             from wtforms.i18n import get_translations
