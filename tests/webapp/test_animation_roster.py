@@ -140,3 +140,12 @@ def test_unreadable_attendance_changes_nothing(client, world, as_animator, make_
     )
     assert response.status_code == 302
     assert read(db, Booking, booking_id).status is BookingStatus.confirmed
+
+
+@pytest.mark.parametrize("key", ["presence-²", "presence-٣", "presence-99999999999999999999999"])
+def test_a_forged_attendance_key_is_refused_kindly(client, world, as_animator, make_booking, key):
+    make_booking(world.session, person=world.person)
+    url = f"/animation/seances/{world.session.id}/presences"
+    response = post(client, url, {key: "present"})
+    assert response.status_code == 302
+    assert "Réponse d'appel illisible" in text_of(client.get(response.headers["Location"]))

@@ -101,7 +101,9 @@ def take_attendance(session_id: int) -> Response:
         if not key.startswith("presence-"):
             continue
         booking_id = key.removeprefix("presence-")
-        if not booking_id.isdigit() or value not in Attendance.__members__:
+        # isdigit() alone also accepts '²' or Arabic digits, which int() rejects or misreads.
+        readable = booking_id.isascii() and booking_id.isdigit() and len(booking_id) <= 18
+        if not readable or value not in Attendance.__members__:
             flash("Réponse d'appel illisible : recommencez.", "error")
             return redirect(url_for("animation.roster", session_id=s.id))
         marks[int(booking_id)] = Attendance(value)
