@@ -129,7 +129,7 @@ def make_round(
                 booking_id=booking.id,
                 leg=Leg.outbound,
                 kind=StopKind.dropoff,
-                address=f"{venue.name}, {venue.address}",
+                address=f"{venue.address}, {venue.commune.name}",  # as the planner writes it
                 lat=venue.lat,
                 lon=venue.lon,
                 planned_arrival=arrival,

@@ -162,6 +162,8 @@ def test_the_route_sheet_has_what_a_driver_needs_at_the_door(client, roads):
         ("Déposer", "Jeanne"),
         ("Déposer", "Louis"),
     ]
+    # At the hall, the sheet names the place, not only its street.
+    assert "Salle des fêtes de Lalinde Place de la mairie, Lalinde" in page
     # Every mark is a plain form with a CSRF token: it works without JavaScript.
     assert html.count('name="csrf_token"') >= 4
     assert 'value="nobody_answered"' in html
