@@ -7,8 +7,8 @@ The day: participants live in the real communes within 30 km of Bergerac
 (shared/data/communes-dordogne.csv; homes scattered around each village centre, more people
 where the population is larger) and attend sessions in five venues (two in Bergerac, Lalinde,
 Eymet, Mussidan), four sessions a day each (two in the morning, two in the afternoon) at
-staggered times. Each participant has an outbound trip (dropoff window: between 30 and 5
-minutes before the session) and, most of the time, a return trip (pickup window: the 20
+staggered times. Each participant has an outbound trip (dropoff window: between 40 and 5
+minutes before the session) and, most of the time, a return trip (pickup window: the 30
 minutes after the session ends). About 10 % use a walker (longer boarding), about 5 % a
 wheelchair (a wheelchair place instead of a seat, longer boarding). Maximum ride: 20 minutes +
 1.5 × the direct ride. Travel: WGS-84 geodesic × 1.3 at 45 km/h. Fleet: minibuses (8 seats +
@@ -128,7 +128,7 @@ def generate(requests: int, seed: int) -> dict[str, Any]:
                 "id": f"p{person}-aller",
                 "pickup": home,
                 "dropoff": venue_id,
-                "dropoff_window": [start - 30, start - 5],
+                "dropoff_window": [start - 40, start - 5],
                 **common,
             }
         )
@@ -138,7 +138,7 @@ def generate(requests: int, seed: int) -> dict[str, Any]:
                     "id": f"p{person}-retour",
                     "pickup": venue_id,
                     "dropoff": home,
-                    "pickup_window": [end, end + 20],
+                    "pickup_window": [end, end + 30],
                     **common,
                 }
             )
@@ -162,30 +162,30 @@ def _fleet(
 ) -> list[dict[str, Any]]:
     per_thousand = requests / 1000.0
     fleet: list[dict[str, Any]] = []
-    for i in range(max(1, round(18 * per_thousand))):
+    for i in range(max(1, round(20 * per_thousand))):
         fleet.append(
             {
                 "id": f"minibus-{i + 1}",
                 "start": "depot-crt",
                 "end": "depot-crt",
                 "capacity": {"seats": 8, "wheelchairs": 1},
-                "available": [450, 1140],
+                "available": [450, 1200],
                 "max_duration": 600,
             }
         )
-    for i in range(max(1, round(10 * per_thousand))):
+    for i in range(max(1, round(12 * per_thousand))):
         fleet.append(
             {
                 "id": f"van-{i + 1}",
                 "start": "depot-crt",
                 "end": "depot-crt",
                 "capacity": {"seats": 4, "wheelchairs": 2},
-                "available": [450, 1140],
+                "available": [450, 1200],
                 "max_duration": 600,
             }
         )
     big = [c for c in communes if c["pop"] >= 800]
-    for i in range(max(1, round(24 * per_thousand))):
+    for i in range(max(1, round(28 * per_thousand))):
         village = rng.choice(big)
         lat, lon = _shift(village["lat"], village["lon"], rng.gauss(0, 0.5), rng.gauss(0, 0.5))
         home = f"volunteer-{i + 1}"
@@ -197,7 +197,7 @@ def _fleet(
                 "start": home,
                 "end": home,
                 "capacity": {"seats": 3, "wheelchairs": 0},
-                "available": [450, 780] if morning else [750, 1140],
+                "available": [450, 780] if morning else [780, 1200],
                 "max_duration": 300,
             }
         )

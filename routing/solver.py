@@ -18,6 +18,7 @@ as little waiting on board as possible: wait before boarding rather than with a 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import os
@@ -42,6 +43,24 @@ Log = Callable[[str], None]
 
 _RIDE_AS_PRECEDENCE = True
 _EXTRA_PARAMS: dict[str, Any] = {}
+_BOOL_FALSE = 2  # OptionalBoolean.BOOL_FALSE
+# Moves that can never be feasible with pickup-and-delivery pairs and ride times, or that
+# serve single-vehicle tours: turning them off spends the time on the useful ones.
+_OPERATORS_OFF: tuple[str, ...] = ()
+_OFF_CANDIDATES = (
+    "use_two_opt",
+    "use_lin_kernighan",
+    "use_cross",
+    "use_exchange",
+    "use_relocate_expensive_chain",
+    "use_make_chain_inactive",
+    "use_swap_active",
+    "use_shortest_path_swap_active",
+    "use_swap_active_chain",
+    "use_shortest_path_two_opt",
+    "use_global_cheapest_insertion_visit_types_lns",
+    "use_local_cheapest_insertion_visit_types_lns",
+)
 # Integer model resolution: 1/1000 minute (and 1/1000 distance unit for the cost).
 SCALE = 1000
 # Seconds kept for rescheduling and building the solution after the search.
@@ -198,6 +217,19 @@ class Strategy:
     gls_lambda: float = 0.1
 
 
+@dataclass(frozen=True)
+class LnsSettings:
+    """How one worker's large-neighbourhood search re-solves its sub-problems."""
+
+    sub_seconds: float  # wall-clock cap of one sub-problem
+    sub_metaheuristic: int  # GUIDED_LOCAL_SEARCH (runs to the cap) or GREEDY_DESCENT
+    slice_requests: int  # requests picked up in a time slice
+    group_size: int  # routes in a route group
+    # Start sub-problems from the current routes (never worse, and unserved requests get
+    # inserted) instead of afresh: for big days, where serving everyone comes first.
+    warm: bool = False
+
+
 class Model:
     """The OR-Tools routing model of an Instance."""
 
@@ -332,6 +364,8 @@ class Model:
             params.solution_limit = solution_limit
         for key, value in _EXTRA_PARAMS.items():
             setattr(params, key, value)
+        for name in _OPERATORS_OFF:
+            setattr(params.local_search_operators, name, _BOOL_FALSE)
         return params
 
     def solve(
@@ -412,7 +446,7 @@ def improve(
     routes: list[list[int]],
     deadline: float,
     rng: random.Random,
-    group_size: int,
+    settings: LnsSettings,
     say: Log,
 ) -> list[list[int]]:
     """Large-neighbourhood search: re-solve small parts of the day with OR-Tools, keep gains.
@@ -426,7 +460,9 @@ def improve(
     Unserved requests join the sub-problems that could take them, so they get a chance at
     every round.
     """
-    group_size = min(group_size, len(root.vehicles))
+    group_size = min(settings.group_size, len(root.vehicles))
+    if len(root.requests) > _BIG:
+        settings = dataclasses.replace(settings, warm=True)
     stats = {"slice": [0, 0], "routes": [0, 0]}
     times: dict[int, list[float]] = {}
     rounds = 0
@@ -436,12 +472,12 @@ def improve(
             break
         kind = "slice" if rng.random() < _SLICE_SHARE else "routes"
         if kind == "slice":
-            candidate = _time_slice_move(root, routes, times, rng, deadline)
+            candidate = _time_slice_move(root, routes, times, rng, deadline, settings)
         else:
-            candidate = _route_group_move(root, routes, rng, group_size, deadline)
+            candidate = _route_group_move(root, routes, rng, group_size, deadline, settings)
+        stats[kind][0] += 1
         if candidate is None:
             continue
-        stats[kind][0] += 1
         new_routes, changed = candidate
         if not _better(root, new_routes, routes):
             continue
@@ -464,6 +500,7 @@ def _route_group_move(
     rng: random.Random,
     group_size: int,
     deadline: float,
+    settings: LnsSettings,
 ) -> tuple[list[list[int]], list[int]] | None:
     group = _related_routes(root, routes, rng, group_size)
     in_group = set(group)
@@ -476,13 +513,15 @@ def _route_group_move(
     ]
     rng.shuffle(waiting)
     request_ids += waiting[:_WAITING_PER_GROUP]
+    if _SHUFFLE:
+        rng.shuffle(request_ids)  # insertion heuristics take requests in this order
     sub = root.subset(request_ids, group)
     local = {k: i for i, k in enumerate(request_ids)}
     current = [[2 * local[node // 2] + node % 2 for node in routes[v]] for v in group]
-    seconds = min(_SUB_SECONDS, deadline - time.monotonic())
+    seconds = min(settings.sub_seconds, deadline - time.monotonic())
     if seconds <= 0.02:
         return None
-    found = _resolve(sub, current, rng, seconds)
+    found = _resolve(sub, current, rng, seconds, settings)
     if found is None:
         return None
     new_routes = [list(nodes) for nodes in routes]
@@ -497,8 +536,9 @@ def _time_slice_move(
     times: dict[int, list[float]],
     rng: random.Random,
     deadline: float,
+    settings: LnsSettings,
 ) -> tuple[list[list[int]], list[int]] | None:
-    """Re-solve, on all vehicles, the requests served in a random slice of the day."""
+    """Re-solve the requests served in a random slice of the day, on the vehicles around."""
     vehicles = range(len(routes))
     for v in vehicles:
         if v not in times:
@@ -514,7 +554,7 @@ def _time_slice_move(
     )
     if not pickups:
         return None
-    size = min(len(pickups), _SLICE_REQUESTS)
+    size = min(len(pickups), settings.slice_requests)
     first = rng.randrange(len(pickups) - size + 1)
     low, high = pickups[first][0], pickups[first + size - 1][0]
     cuts: list[tuple[int, int]] = []
@@ -523,18 +563,28 @@ def _time_slice_move(
         x, y = _empty_cut(routes[v], times[v], low, high)
         cuts.append((x, y))
         request_ids += [node // 2 for node in routes[v][x:y] if node % 2 == 0]
+    # On a big fleet, only the vehicles busy in the slice and a few others take part.
+    group = [v for v in vehicles if cuts[v][0] < cuts[v][1]]
+    idle = [v for v in vehicles if cuts[v][0] == cuts[v][1]]
+    room = max(_SLICE_SPARE_VEHICLES, _SLICE_MAX_VEHICLES - len(group))
+    group = sorted(group + (idle if len(idle) <= room else rng.sample(idle, room)))
+    in_group = set(group)
     placed = {node // 2 for nodes in routes for node in nodes}
     waiting = [
         k
         for k in range(len(root.requests))
-        if k not in placed and _window_overlaps(root.requests[k], low, high)
+        if k not in placed
+        and _window_overlaps(root.requests[k], low, high)
+        and in_group.intersection(root.allowed[k])
     ]
     rng.shuffle(waiting)
     request_ids += waiting[:_WAITING_PER_GROUP]
     if not request_ids:
         return None
-    sub = root.subset(request_ids, list(vehicles))
-    for v in vehicles:
+    if _SHUFFLE:
+        rng.shuffle(request_ids)  # insertion heuristics take requests in this order
+    sub = root.subset(request_ids, group)
+    for p, v in enumerate(group):
         x, y = cuts[v]
         nodes = routes[v]
         if x > 0:
@@ -542,41 +592,45 @@ def _time_slice_move(
             if prefix is None:
                 return None
             last = nodes[x - 1]
-            sub.loc[sub.starts[v]] = root.loc[last]
-            sub.start_window[v] = (prefix[-1] + float(root.service[last]), root.end_window[v][1])
-            sub.span[v] = None
-            sub.used_when_empty[v] = True
+            sub.loc[sub.starts[p]] = root.loc[last]
+            sub.start_window[p] = (prefix[-1] + float(root.service[last]), root.end_window[v][1])
+            sub.span[p] = None
+            sub.used_when_empty[p] = True
         if y < len(nodes):
             suffix = schedule_route(root, v, nodes[y:], start=False, goal="latest")
             if suffix is None:
                 return None
-            sub.loc[sub.ends[v]] = root.loc[nodes[y]]
-            sub.end_window[v] = (root.start_window[v][0], suffix[0])
-            sub.span[v] = None
-            sub.used_when_empty[v] = True
+            sub.loc[sub.ends[p]] = root.loc[nodes[y]]
+            sub.end_window[p] = (root.start_window[v][0], suffix[0])
+            sub.span[p] = None
+            sub.used_when_empty[p] = True
     local = {k: i for i, k in enumerate(request_ids)}
     current = [
-        [2 * local[n // 2] + n % 2 for n in routes[v][cuts[v][0] : cuts[v][1]]] for v in vehicles
+        [2 * local[n // 2] + n % 2 for n in routes[v][cuts[v][0] : cuts[v][1]]] for v in group
     ]
-    seconds = min(_SUB_SECONDS, deadline - time.monotonic())
+    seconds = min(settings.sub_seconds, deadline - time.monotonic())
     if seconds <= 0.02:
         return None
-    found = _resolve(sub, current, rng, seconds)
+    found = _resolve(sub, current, rng, seconds, settings)
     if found is None:
         return None
-    new_routes = []
+    new_routes = [list(nodes) for nodes in routes]
     changed = []
-    for v in vehicles:
+    for p, v in enumerate(group):
         x, y = cuts[v]
-        middle = [2 * request_ids[n // 2] + n % 2 for n in found[v]]
-        new_routes.append(routes[v][:x] + middle + routes[v][y:])
+        middle = [2 * request_ids[n // 2] + n % 2 for n in found[p]]
+        new_routes[v] = routes[v][:x] + middle + routes[v][y:]
         if new_routes[v] != routes[v]:
             changed.append(v)
     return new_routes, changed
 
 
 def _resolve(
-    sub: Instance, current: list[list[int]], rng: random.Random, seconds: float
+    sub: Instance,
+    current: list[list[int]],
+    rng: random.Random,
+    seconds: float,
+    settings: LnsSettings,
 ) -> list[list[int]] | None:
     """Solve a sub-problem afresh (a new first solution, then GLS).
 
@@ -584,11 +638,11 @@ def _resolve(
     optimum already); building the part again from nothing lands in another basin, often a
     better one. The caller keeps whichever is better.
     """
-    if _WARM_START:
+    if settings.warm:
         return Model(sub).improve(current, Strategy(), seconds)
     first = rng.choice(_RECREATE)
-    strategy = Strategy(first_solution=first, metaheuristic=_SUB_META)
-    return Model(sub).solve(strategy, seconds, solution_limit=_SUB_SOLUTIONS)
+    strategy = Strategy(first_solution=first, metaheuristic=settings.sub_metaheuristic)
+    return Model(sub).solve(strategy, seconds, descend=_SUB_DESCEND, solution_limit=_SUB_SOLUTIONS)
 
 
 def _empty_cut(
@@ -618,9 +672,8 @@ def _window_overlaps(request: Request, low: float, high: float) -> bool:
     return window is None or (window[0] <= high and window[1] >= low)
 
 
-_SUB_SECONDS = 0.3
-_WARM_START = False
-_SUB_META = Metaheuristic.GUIDED_LOCAL_SEARCH
+_SHUFFLE = True
+_SUB_DESCEND = True
 # Solutions (accepted moves) per sub-problem: a work limit, so that a round does the same work
 # on a fast or a busy machine (the time limit is only a safety net).
 _SUB_SOLUTIONS: int | None = None
@@ -633,10 +686,12 @@ _RECREATE = (
 )
 # Share of time-slice sub-problems (the rest: groups of related routes).
 _SLICE_SHARE = 0.7
-# Requests picked up in a time slice.
-_SLICE_REQUESTS = 30
 # Unserved requests offered to each sub-problem (more would slow it down).
 _WAITING_PER_GROUP = 5
+# A time slice of a big fleet: at most this many vehicles (the busy ones first), and always a
+# few idle ones to move requests to.
+_SLICE_MAX_VEHICLES = 16
+_SLICE_SPARE_VEHICLES = 4
 
 
 def _related_routes(
@@ -670,6 +725,22 @@ def _related_routes(
 _WORKERS = (
     Strategy(first_solution=FirstSolution.LOCAL_CHEAPEST_INSERTION),
     Strategy(first_solution=FirstSolution.PARALLEL_CHEAPEST_INSERTION),
+)
+# Worker 0 re-solves sub-problems with guided local search for a fixed time; worker 1 with
+# a plain descent (cheaper: more, smaller sub-problems). Neither is better on every instance.
+_LNS = (
+    LnsSettings(
+        sub_seconds=0.3,
+        sub_metaheuristic=Metaheuristic.GUIDED_LOCAL_SEARCH,
+        slice_requests=30,
+        group_size=2,
+    ),
+    LnsSettings(
+        sub_seconds=0.3,
+        sub_metaheuristic=Metaheuristic.GREEDY_DESCENT,
+        slice_requests=20,
+        group_size=3,
+    ),
 )
 # Share of the time given to the whole-problem guided local search before the route groups.
 _WHOLE_SHARE = 0.3
@@ -706,7 +777,7 @@ def run_worker(
         f"{served_count(routes)}/{len(root.requests)} servies"
     )
     if vehicles > 2:
-        routes = improve(root, routes, deadline, rng, 2 + worker % 2, say)
+        routes = improve(root, routes, deadline, rng, _LNS[worker % len(_LNS)], say)
     return routes
 
 
@@ -802,7 +873,12 @@ def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[
     Ties go to worker 0, so the choice is deterministic whenever both searches are.
     """
     child = None
-    if _PARALLEL and (os.cpu_count() or 1) >= 2 and len(root.requests) >= 8:
+    if (
+        _PARALLEL
+        and (os.cpu_count() or 1) >= 2
+        and len(root.requests) >= 8
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
         child = context.Process(target=_child, args=(root, 1, seed, deadline, send), daemon=True)
