@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from routing import solver
 from routing.check import check
 from routing.problem import Problem
 from routing.solver import solve
@@ -124,13 +125,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true", help="solver progress on stderr")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=PYTHON",
+        help="experiment: override a tuning constant of routing.solver, e.g. _PARALLEL=False",
+    )
     args = parser.parse_args(argv)
+    for assignment in args.set:
+        name, _, value = assignment.partition("=")
+        if not hasattr(solver, name):
+            parser.error(f"routing.solver has no {name}")
+        setattr(solver, name, eval(value, vars(solver)))  # a developer's own command line
 
     optimum = optimum_table()
     files = instance_names(args.only)
     if not files:
         print(f"no instance matches {args.only!r}", file=sys.stderr)
         return 2
+    if args.set:
+        print(f"# solver settings changed: {', '.join(args.set)}")
     print(
         f"# DARP benchmark: time limit {args.time_limit:g} s, seed {args.seed}, "
         f"{os.cpu_count()} cpus, load average at start {os.getloadavg()[0]:.2f}"
