@@ -85,6 +85,33 @@ def _public_agenda(centre: Centre) -> Response:
     return _serve(feed, f"agenda-{centre.slug}.ics", private=False)
 
 
+def public_feed_url(commune_id: object = None, field: object = None) -> str:
+    """The https URL of the current centre's public feed, with the agenda page's filters."""
+    db = get_db()
+    centre = db.get(Centre, current_centre_id())
+    if centre is None:  # pragma: no cover - current_centre_id answers 404 first
+        abort(404)
+    args: dict[str, str] = {}
+    wanted = commune_id if isinstance(commune_id, int) else None
+    commune = db.get(Commune, wanted) if wanted else None
+    if commune is not None and commune.centre_id == centre.id:
+        args["commune"] = commune.insee
+    value = str(getattr(field, "value", field) or "")
+    if value in Field.__members__:
+        args["field"] = value
+    return url_for("calendar.centre_agenda", slug=centre.slug, _external=True, **args)
+
+
+def webcal(url: str) -> str:
+    """The same URL for calendar applications (webcal:// opens them on phones and Macs)."""
+    return "webcal://" + url.split("://", 1)[1]
+
+
+@bp.app_context_processor
+def _feed_helpers() -> dict[str, object]:
+    return {"public_feed_url": public_feed_url, "webcal": webcal}
+
+
 @bp.get("/agenda.ics")
 def public_agenda() -> Response:
     centre = get_db().get(Centre, current_centre_id())
@@ -154,11 +181,10 @@ def _feed_of(row: CalendarToken, centre: Centre, now: dt.datetime) -> Feed | Non
 def subscribe_links(row: CalendarToken) -> dict[str, str]:
     """The feed's URL and the links that add it to a calendar application."""
     https = url_for("calendar.private_feed", token=row.token, _external=True)
-    webcal = "webcal://" + https.split("://", 1)[1]
     return {
         "url": https,
-        "webcal": webcal,
-        "google": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""),
+        "webcal": webcal(https),
+        "google": "https://calendar.google.com/calendar/r?cid=" + quote(webcal(https), safe=""),
         "outlook": "https://outlook.live.com/calendar/0/addfromweb?url="
         + quote(https, safe="")
         + "&name="
@@ -185,7 +211,7 @@ def my_calendar() -> str:
         "calendar/mine.html",
         feeds=feeds,
         links={kind: subscribe_links(t) for kind, t in tokens.items()},
-        public_url=url_for("calendar.public_agenda", _external=True),
+        public_url=public_feed_url(),
         persons=persons,
     )
 

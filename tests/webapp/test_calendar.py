@@ -348,3 +348,14 @@ def test_erasing_a_person_revokes_their_calendar_link(client, world, make_user, 
     assert privacy.erase_person(db, actor=staff, person_id=world.stranger.id, now=now).ok
     db.commit()
     assert client.get(f"/calendrier/{token.token}.ics").status_code == 404
+
+
+def test_agenda_page_offers_its_feed_with_the_same_filters(client, world):
+    slug = world.centre.slug
+    page = client.get(f"/?commune={world.commune.id}&field=care_prevention")
+    html = page.get_data(as_text=True)
+    url = f"http://navette.test/centres/{slug}/agenda.ics?commune=24229&amp;field=care_prevention"
+    assert f'href="{url}"' in html
+    assert 'href="webcal://navette.test/centres/' in html
+    ics = feed(client, url.replace("&amp;", "&").removeprefix("http://navette.test")).data
+    assert set(by_uid(ics)) == {f"session-{world.session.id}@{slug}.navette"}
