@@ -35,7 +35,7 @@ from scheduling.models import (
 from scheduling.people import persons_visible_to
 from webapp.auth import centre_now, current_centre_id, get_in_centre
 from webapp.db import get_db
-from webapp.forms import NavetteForm, int_choice
+from webapp.forms import NavetteForm, int_choice, plausible_date
 
 bp = Blueprint("agenda", __name__)
 
@@ -186,7 +186,7 @@ class AgendaFilterForm(NavetteForm):
     )
     date = DateField(
         "À partir du",
-        validators=[Optional()],
+        validators=[Optional(), plausible_date],
         render_kw={"autocomplete": "off"},
     )
     field = SelectField(
@@ -207,7 +207,8 @@ class AgendaFilterForm(NavetteForm):
 def _upcoming_sessions(
     db: Session, centre_id: int, form: AgendaFilterForm, today: dt.date
 ) -> list[ActivitySession]:
-    start_day = form.date.data if isinstance(form.date.data, dt.date) else today
+    typed = form.date.data if not form.date.errors else None
+    start_day = typed if isinstance(typed, dt.date) else today
     start_day = max(start_day, today)
     start = dt.datetime.combine(start_day, dt.time.min)
     query = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -12,6 +13,17 @@ from scheduling.policy import MAX_COMPANIONS
 
 # Larger ids exist in no table, and would overflow SQLite's integers.
 MAX_DATABASE_INT = 2**62
+
+
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+
+
+def plausible_date(_form: Any, field: Any) -> None:
+    """Refuse a year typed wrong (0001, 20277…): date arithmetic on it would overflow."""
+    if isinstance(field.data, dt.date) and not EARLIEST_YEAR <= field.data.year <= LATEST_YEAR:
+        raise ValidationError(
+            f"Indiquez une date entre {EARLIEST_YEAR} et {LATEST_YEAR} (exemple : 24/12/2026)."
+        )
 
 
 def drop_nul(value: Any) -> Any:

@@ -99,6 +99,8 @@ def test_carer_cannot_pick_someone_they_do_not_help(client, world, login):
         "?commune=99999999999999999999999",
         "?pour=-1",
         "?audience=%00",
+        "?date=9999-12-31",
+        "?date=0001-01-01",
     ],
 )
 def test_nasty_filters_never_crash(client, world, query):
@@ -111,6 +113,12 @@ def test_bad_date_is_explained_next_to_the_field(client, world):
     page = text_of(client.get("/?date=pas-une-date"))
     assert "date" in page.lower()
     assert "valide" in page
+
+
+def test_a_year_typed_wrong_is_explained_and_the_agenda_still_shows(client, world):
+    page = text_of(client.get("/?date=9999-12-31"))
+    assert "Indiquez une date entre 2000 et 2099" in page
+    assert world.session.activity.title in page  # the agenda falls back to today
 
 
 @pytest.mark.parametrize(

@@ -124,6 +124,26 @@ def test_a_session_in_the_past_is_refused_by_the_rules(client, world, as_animato
     assert "La séance ne peut pas commencer dans le passé." in text_of(response)
 
 
+@pytest.mark.parametrize(
+    ("first", "until"),
+    [("0001-01-01", ""), ("9999-12-20", "9999-12-31"), ("2027-01-05", "20277-01-01")],
+)
+def test_a_year_typed_wrong_is_explained_not_a_500(client, world, as_animator, db, first, until):
+    before = len(sessions_of(db, world.session.activity_id))
+    data = series_form(world, dt.date.today(), date=first, until_date=until)
+    data["frequency"] = "weekly" if until else "once"
+    response = post(client, "/animation/seances/nouvelle", data)
+    assert response.status_code == 200
+    assert "Indiquez une date entre 2000 et 2099" in text_of(response) or "valide" in text_of(
+        response
+    )
+    assert len(sessions_of(db, world.session.activity_id)) == before
+
+    response = post(client, f"/animation/seances/{world.session.id}/modifier", data)
+    assert response.status_code in (200, 302)  # one occurrence has no last date to get wrong
+    assert 2000 <= read(db, ActivitySession, world.session.id).starts_at.year <= 2099
+
+
 def test_editing_one_occurrence_leaves_the_others(
     client, world, as_animator, db, make_booking, smtp_sink
 ):

@@ -27,7 +27,7 @@ from wtforms.validators import (
 )
 
 from scheduling.models import Audience, Field, Frequency, Mobility
-from webapp.forms import NavetteForm, int_choice
+from webapp.forms import NavetteForm, int_choice, plausible_date
 
 ONCE = "once"
 MAX_DEADLINE_HOURS = 24 * 30
@@ -129,7 +129,7 @@ class _SessionFields(NavetteForm):
 
     date = DateField(
         "Date",
-        validators=[InputRequired("Indiquez la date (exemple : 24/12/2026).")],
+        validators=[InputRequired("Indiquez la date (exemple : 24/12/2026)."), plausible_date],
     )
     start_time = TimeField(
         "Heure de début", validators=[InputRequired("Indiquez l'heure de début.")]
@@ -197,7 +197,7 @@ class SessionForm(_SessionFields):
     until_date = DateField(
         "Dernière date possible de la série",
         description="Seulement si la séance se répète.",
-        validators=[Optional()],
+        validators=[Optional(), plausible_date],
     )
     excluded_dates = TextAreaField(
         "Dates sans séance",
