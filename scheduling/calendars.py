@@ -28,6 +28,7 @@ from scheduling.models import (
     Field,
     Person,
     Role,
+    SessionSeries,
     User,
     Venue,
 )
@@ -207,7 +208,12 @@ def public_sessions(
         .options(
             selectinload(ActivitySession.activity),
             selectinload(ActivitySession.venue).selectinload(Venue.commune),
-            selectinload(ActivitySession.series),
+            selectinload(ActivitySession.series).selectinload(SessionSeries.sessions),
+            selectinload(ActivitySession.series).selectinload(SessionSeries.activity),
+            selectinload(ActivitySession.series).selectinload(SessionSeries.animator),
+            selectinload(ActivitySession.series)
+            .selectinload(SessionSeries.venue)
+            .selectinload(Venue.commune),
             selectinload(ActivitySession.animator),
         )
         .order_by(ActivitySession.starts_at, ActivitySession.id)

@@ -486,8 +486,9 @@ def agenda_feed(
             if series.id in series_done:
                 continue
             series_done.add(series.id)
-            occurrences = [s for s in sessions if s.series_id == series.id]
-            events += _series_events(writer, series, occurrences)
+            # Every occurrence, even one a filter left out: the rule would bring it back
+            # at its old time or place otherwise.
+            events += _series_events(writer, series, series.sessions)
         elif not writer.expired(session.is_cancelled, session.updated_at):
             event = _session_event(writer, session, f"session-{session.id}", session.activity.title)
             event.text("DESCRIPTION", "\n".join(_session_lines(session)))

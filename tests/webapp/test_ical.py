@@ -236,3 +236,35 @@ def test_a_centre_in_another_zone_gets_that_zones_vtimezone(db, make_centre, mak
     assert dt.datetime(2027, 7, 1, 9, 30, tzinfo=ours).utcoffset() == dt.timedelta(hours=4)
     [event] = events(body)
     assert event.decoded("DTSTART").isoformat() == "2027-07-01T09:30:00+04:00"
+
+
+@SQLITE
+def test_a_filter_never_brings_a_moved_occurrence_back_to_its_old_place(
+    client, db, centre, now, staff, series_across_dst, make_venue, make_commune
+):
+    elsewhere = make_venue(name="Mairie d'Eymet", commune=make_commune(insee="24167"))
+    moved = series_across_dst.sessions[1]
+    change = sessions_uc.edit_occurrence(
+        db,
+        actor=staff,
+        now=now,
+        session_id=moved.id,
+        starts_at=moved.starts_at,
+        ends_at=moved.ends_at,
+        venue_id=elsewhere.id,
+        seats=moved.seats,
+        wheelchair_places=moved.wheelchair_places,
+        animator_id=moved.animator_id,
+        booking_deadline=None,
+        transport_offered=moved.transport_offered,
+    )
+    assert change.ok, change.errors
+    db.commit()
+    response = client.get(f"/centres/{centre.slug}/agenda.ics?commune=24229")
+    assert rfc5545_problems(response.data) == []
+    places = {
+        e.decoded("DTSTART").date().isoformat(): str(e["LOCATION"]).split(",")[0]
+        for e in _occurrences(response.data, dt.date(2027, 3, 1), dt.date(2027, 5, 1))
+    }
+    assert places["2027-03-29"] == "Mairie d'Eymet"
+    assert places["2027-03-15"] == "Salle des fêtes"
