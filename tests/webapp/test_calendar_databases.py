@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scheduling.models import BookingStatus, Role
-from tests.webapp.conftest import PASSWORD, post
+from scheduling.models import Booking, BookingStatus, Role
+from tests.webapp.conftest import PASSWORD, post, read
 from tests.webapp.ical_checks import by_uid, events
 from tests.webapp.test_calendar import feed, published_round, subscribe
 
@@ -16,7 +16,7 @@ def test_animator_counts_and_carer_cancellation(client, world, login, make_user,
     db.commit()
     make_booking(world.session, person=world.person, companions=2)
     gone = make_booking(world.session, person=world.other_person)
-    make_booking(world.session, person=world.stranger, status=BookingStatus.waitlisted)
+    waiting = make_booking(world.session, person=world.stranger, status=BookingStatus.waitlisted)
     slug = world.centre.slug
 
     login(world.carer)
@@ -31,6 +31,8 @@ def test_animator_counts_and_carer_cancellation(client, world, login, make_user,
     # Louis's cancellation let Paul in from the waitlist: Jeanne + 2 companions + Paul.
     assert "4 inscrit(s) sur 5 places" in str(event["SUMMARY"])
     assert "liste d'attente" not in str(event["DESCRIPTION"])
+    promoted = read(db, Booking, waiting.id)
+    assert (promoted.status, promoted.sequence) == (BookingStatus.confirmed, 1)
 
 
 def test_driver_and_pickup_window(client, world, login, published_round):
