@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Flask
 
@@ -51,8 +52,22 @@ def plural(count: int, singular: str, plural_form: str) -> str:
     return f"{count} {singular if count in (0, 1) else plural_form}"
 
 
+def with_town(address: str, commune: Any) -> str:
+    """'Place de la Mairie, 24150 Lalinde': the town once, whether or not it was typed."""
+    address = (address or "").strip()
+    if commune is None:
+        return address
+    town = f"{commune.postcode or ''} {commune.name}".strip()
+    if not address:
+        return town
+    if commune.name.lower() in address.lower():
+        return address
+    return f"{address}, {town}"
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(fr_date, "fr_date")
     app.add_template_filter(fr_time, "fr_time")
+    app.add_template_filter(with_town, "with_town")
     app.add_template_global(fr_when, "fr_when")
     app.add_template_global(plural, "plural")

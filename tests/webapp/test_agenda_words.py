@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 
 from webapp.agenda import Availability, haversine_km
-from webapp.fr import fr_date, fr_when
+from webapp.fr import fr_date, fr_when, with_town
 
 
 def test_french_dates():
     when = fr_when(dt.datetime(2026, 11, 24, 14, 30), dt.datetime(2026, 11, 24, 16))
     assert when == "mardi 24 novembre, 14\u00a0h\u00a030 – 16\u00a0h\u00a000"
     assert fr_date(dt.date(2026, 12, 1)) == "mardi 1er décembre"
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("Place de la Mairie", "Place de la Mairie, 24150 Lalinde"),
+        ("Place de la Mairie, 24150 Lalinde", "Place de la Mairie, 24150 Lalinde"),
+        ("", "24150 Lalinde"),
+    ],
+)
+def test_a_venue_address_names_its_town_once(address, expected):
+    lalinde = SimpleNamespace(name="Lalinde", postcode="24150")
+    assert with_town(address, lalinde) == expected
 
 
 def test_haversine_bergerac_lalinde_is_about_twenty_km():

@@ -237,6 +237,20 @@ def test_session_page_speaks_plain_french(client, world):
     assert "Se connecter pour réserver" in page
 
 
+def test_a_venue_typed_with_its_town_names_the_town_once(
+    client, world, login, make_venue, make_session
+):
+    venue = make_venue(commune=world.commune, address="Place de la Mairie, 24150 Lalinde")
+    session = make_session(venue=venue, transport_offered=True)
+    page = text_of(client.get(f"/seances/{session.id}"))
+    assert "Place de la Mairie, 24150 Lalinde" in page and "Lalinde, 24150 Lalinde" not in page
+    login(world.carer)
+    form = text_of(client.get(f"/seances/{session.id}/reserver?pour={world.person.id}"))
+    assert "Place de la Mairie, 24150 Lalinde —" in form
+    assert "chez elle ou chez lui" not in form  # one plain sentence, whoever it is
+    assert "trajet entre le domicile de Jeanne Delmas et l'activité" in form
+
+
 @pytest.mark.parametrize(
     ("situation", "message"),
     [
