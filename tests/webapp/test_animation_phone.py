@@ -132,3 +132,29 @@ def test_the_same_rules_refuse_a_second_booking(client, world, as_animator, make
     assert response.status_code == 200
     assert "Jeanne Delmas est déjà inscrit(e) à cette séance." in text_of(response)
     assert len(read(db, select(Booking).where(Booking.person_id == person_id))) == 1
+
+
+def test_a_caller_already_on_file_is_shown_before_a_second_record_is_made(
+    client, world, as_animator, db
+):
+    person_id, commune_id = world.person.id, world.commune.id
+    data = {
+        "last_name": "DELMAS",
+        "first_name": "jeanne",
+        "phone": "05 53 22 11 00",
+        "commune_id": commune_id,
+        "mobility": "walks",
+    }
+    response = post(client, "/animation/telephone/personnes/nouvelle", data)
+    assert response.status_code == 200
+    page, html = text_of(response), response.get_data(as_text=True)
+    assert "Cette personne est peut-être déjà enregistrée" in page
+    assert f'href="/animation/telephone/personnes/{person_id}"' in html
+    assert 'value="05 53 22 11 00"' in html  # what was typed is kept
+    assert len(read(db, select(Person).where(Person.last_name.ilike("delmas")))) == 1
+
+    response = post(
+        client, "/animation/telephone/personnes/nouvelle", {**data, "autre_personne": "1"}
+    )
+    assert response.status_code == 302, text_of(response)
+    assert len(read(db, select(Person).where(Person.last_name.ilike("delmas")))) == 2

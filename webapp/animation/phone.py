@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -58,26 +59,44 @@ def new_person() -> str | Response:
     form.commune_id.choices = commune_choices(db)
     if request.method == "GET" and request.args.get("nom"):
         form.last_name.data = request.args["nom"].strip()[:100]
-    if form.validate_on_submit():
-        result = create_person(
-            db,
-            actor=actor(),
-            first_name=form.first_name.data or "",
-            last_name=form.last_name.data or "",
-            commune_id=form.commune_id.data,
-            phone=form.phone.data,
-            email=form.email.data,
-            address=form.address.data or "",
-            mobility=Mobility(form.mobility.data),
-            companion_needed=bool(form.companion_needed.data),
-            driver_notes=form.driver_notes.data or "",
-        )
-        if result.value is not None:
-            flash(f"{result.value.full_name} est enregistré(e).", "success")
-            return redirect(url_for("animation.phone_person", person_id=result.value.id))
-        for message in place_errors(form, dict(result.errors), PERSON_ERROR_FIELDS):
-            flash(message, "error")
+    if not form.validate_on_submit():
+        return render_template("animation/person_form.html", form=form)
+    # Two records for one caller split their bookings: show who has this name first.
+    twins = [] if request.form.get("autre_personne") else _same_name(db, form)
+    if twins:
+        return render_template("animation/person_form.html", form=form, twins=twins)
+    result = create_person(
+        db,
+        actor=actor(),
+        first_name=form.first_name.data or "",
+        last_name=form.last_name.data or "",
+        commune_id=form.commune_id.data,
+        phone=form.phone.data,
+        email=form.email.data,
+        address=form.address.data or "",
+        mobility=Mobility(form.mobility.data),
+        companion_needed=bool(form.companion_needed.data),
+        driver_notes=form.driver_notes.data or "",
+    )
+    if result.value is not None:
+        flash(f"{result.value.full_name} est enregistré(e).", "success")
+        return redirect(url_for("animation.phone_person", person_id=result.value.id))
+    for message in place_errors(form, dict(result.errors), PERSON_ERROR_FIELDS):
+        flash(message, "error")
     return render_template("animation/person_form.html", form=form)
+
+
+def _same_name(db: Session, form: PersonForm) -> list[Person]:
+    """Persons of the centre with the typed name: the caller may already be known."""
+    return list(
+        db.scalars(
+            select(Person).where(
+                Person.centre_id == current_centre_id(),
+                func.lower(Person.last_name) == (form.last_name.data or "").strip().lower(),
+                func.lower(Person.first_name) == (form.first_name.data or "").strip().lower(),
+            )
+        )
+    )
 
 
 @bp.get("/telephone/personnes/<int:person_id>")
