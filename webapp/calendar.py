@@ -14,10 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections import OrderedDict
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -38,11 +49,43 @@ def _centre_now(centre: Centre) -> dt.datetime:
     return dt.datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
 
 
+# Feeds served, by URL: (ETag, Last-Modified given). Bounded, per process.
+_VERSIONS_KEY = "navette_feed_versions"
+_VERSIONS_MAX = 10_000
+_versions_lock = threading.Lock()
+
+
+def _last_modified(key: str, etag: str, stamped: dt.datetime) -> dt.datetime:
+    """Last-Modified that moves forward whenever the bytes change.
+
+    DTSTAMPs date the changes of sessions and bookings, but a feed also changes when a pickup
+    window is promised, a venue is renamed or an old cancellation leaves; a client that only
+    sends If-Modified-Since must then get the new bytes. So new bytes are dated at least when
+    first served, and after the previous version (after a restart: one extra download).
+    """
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with _versions_lock:
+        versions: OrderedDict[str, tuple[str, dt.datetime]] = current_app.extensions.setdefault(
+            _VERSIONS_KEY, OrderedDict()
+        )
+        known = versions.get(key)
+        if known is None:
+            known = (etag, max(stamped, now))
+        elif known[0] != etag:
+            known = (etag, max(stamped, now, known[1] + dt.timedelta(seconds=1)))
+        versions[key] = known
+        versions.move_to_end(key)
+        while len(versions) > _VERSIONS_MAX:
+            versions.popitem(last=False)
+    return known[1]
+
+
 def _serve(feed: Feed, filename: str, *, private: bool) -> Response:
     """The feed with validators; 304 when the client already has these bytes."""
     response = Response(feed.body, content_type="text/calendar; charset=utf-8")
-    response.set_etag(hashlib.sha256(feed.body).hexdigest()[:32])
-    response.last_modified = feed.last_modified
+    etag = hashlib.sha256(feed.body).hexdigest()[:32]
+    response.set_etag(etag)
+    response.last_modified = _last_modified(request.full_path, etag, feed.last_modified)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     if private:
         # A secret URL: no shared cache keeps it, no search engine lists it.

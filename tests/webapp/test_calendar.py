@@ -359,3 +359,17 @@ def test_agenda_page_offers_its_feed_with_the_same_filters(client, world):
     assert 'href="webcal://navette.test/centres/' in html
     ics = feed(client, url.replace("&amp;", "&").removeprefix("http://navette.test")).data
     assert set(by_uid(ics)) == {f"session-{world.session.id}@{slug}.navette"}
+
+
+def test_last_modified_moves_when_bytes_change_without_a_dtstamp(client, world, db):
+    url = f"/centres/{world.centre.slug}/agenda.ics"
+    first = feed(client, url)
+    world.session.venue.name = "Salle polyvalente"  # no change counter on venues
+    db.commit()
+    since = {"If-Modified-Since": first.headers["Last-Modified"]}
+    renamed = client.get(url, headers=since)
+    assert renamed.status_code == 200
+    assert "Salle polyvalente" in str(events(renamed.data)[0]["LOCATION"])
+    assert renamed.last_modified > first.last_modified
+    later = {"If-Modified-Since": renamed.headers["Last-Modified"]}
+    assert client.get(url, headers=later).status_code == 304
