@@ -6,6 +6,7 @@ resource, bad dates); ``rfc5545_problems`` catches what it lets through (RECIPES
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import socket
 import subprocess
@@ -106,6 +107,15 @@ class Radicale:
 
     def stored(self, uid: str) -> list[icalendar.Event]:
         return events(self.get(_name(uid)))
+
+    def expand(self, start: dt.datetime, end: dt.datetime) -> list[icalendar.Event]:
+        """Occurrences between ``start`` and ``end`` as the server expands them (CalDAV)."""
+        import caldav
+
+        client = caldav.DAVClient(url=f"{self.base}/", username="navette", password="x")
+        calendar = client.calendar(url=f"{self.base}/navette/agenda/")
+        found = calendar.search(start=start, end=end, event=True, expand=True)
+        return [item.icalendar_component for item in found]
 
 
 def _name(uid: str) -> str:

@@ -130,6 +130,25 @@ def test_series_animator_and_driver_feeds_are_accepted(
     stored = radicale.store_feed(public)
     assert stored[series_uid] == 201
     assert len(radicale.stored(series_uid)) == 2
+    # The server reads our RRULE, EXDATE and override as meant: 8 of the 9 weekly slots, the
+    # excluded one missing, the cancelled one kept as cancelled.
+    first = dt.datetime.combine(now.date() + dt.timedelta(days=14), dt.time())
+    expanded = [
+        e
+        for e in radicale.expand(first, first + dt.timedelta(days=60))
+        if str(e["UID"]) == series_uid
+    ]
+    days = {(e.decoded("DTSTART").date() - now.date()).days: str(e.get("STATUS")) for e in expanded}
+    assert days == {
+        14: "CONFIRMED",
+        21: "CANCELLED",
+        35: "CONFIRMED",
+        42: "CONFIRMED",
+        49: "CONFIRMED",
+        56: "CONFIRMED",
+        63: "CONFIRMED",
+        70: "CONFIRMED",
+    }
 
     login(staff)
     assert set(radicale.store_feed(feed(client, subscribe(client, "animator")).data).values()) == {
