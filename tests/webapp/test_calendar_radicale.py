@@ -138,6 +138,7 @@ def test_series_animator_and_driver_feeds_are_accepted(
         for e in radicale.expand(first, first + dt.timedelta(days=60))
         if str(e["UID"]) == series_uid
     ]
+    assert len(expanded) == 8  # one instance per slot: the override replaced its slot
     days = {(e.decoded("DTSTART").date() - now.date()).days: str(e.get("STATUS")) for e in expanded}
     assert days == {
         14: "CONFIRMED",
