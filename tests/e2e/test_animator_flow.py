@@ -241,3 +241,16 @@ def _session_this_morning_with_one_booking(url: str) -> int:
     finally:
         db.close()
         engine.dispose()
+
+
+def test_animator_tables_scroll_inside_their_box_on_a_narrow_screen(
+    page: Page, live_server: str
+) -> None:
+    """At 320 px (or 400 % zoom) only a table scrolls sideways, never the whole page."""
+    page.set_viewport_size({"width": 320, "height": 700})
+    sign_in(page, live_server, "animation")
+    for path in ("/animation/", "/animation/activites"):
+        page.goto(live_server + path)
+        expect(page.locator(".table-scroll").first).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, path
