@@ -42,6 +42,7 @@ from webapp.forms import BookingForm, ConfirmForm, CycleForm, int_choice
 from webapp.fr import fr_when
 from webapp.ical import booking_file
 from webapp.mail import send_mail, send_notifications
+from webapp.transport import hooks as transport_hooks
 
 bp = Blueprint("bookings", __name__)
 
@@ -175,6 +176,9 @@ def new_booking(session_id: int) -> str | Response:
     if outcome.booking is None:
         flash(outcome.reason or "La réservation n'a pas pu être faite.", "error")
         return _booking_page(form, activity_session, person, availability)
+    transport_warning = transport_hooks.after_booked(db, outcome.booking, outcome.notifications)
+    if transport_warning:
+        flash(transport_warning, "warning")
     notified = _deliver(outcome.notifications)
     _mail_booker(outcome.booking, notified)
     return redirect(url_for("bookings.show_booking", booking_id=outcome.booking.id, new=1))
@@ -244,6 +248,7 @@ def cancel_booking(booking_id: int) -> str | Response:
     if not outcome.ok:
         flash(outcome.message, "warning")
         return redirect(url_for("bookings.show_booking", booking_id=booking.id))
+    transport_hooks.after_cancelled(db, outcome)  # promoted people are told in their message
     _deliver(outcome.notifications)
     flash(
         f"La réservation de {booking.person.full_name} pour « {booking.session.activity.title} »"

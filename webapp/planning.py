@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,25 +23,42 @@ from routing.problem import Vehicle as RoutingVehicle
 from routing.solution import Route, Solution, Stop
 from routing.solver import solve
 from routing.travel import FloatMatrix, OsrmError, OsrmTable, travel_matrices
-from scheduling.models import Booking, Vehicle
+from scheduling.models import (
+    Booking,
+    BookingStatus,
+    Notification,
+    NotificationChannel,
+    NotificationKind,
+    User,
+    Vehicle,
+)
 from scheduling.transport import (
+    Change,
     Plan,
     PlannedRound,
     PlannedStop,
     Point,
     RideRequest,
     Unserved,
+    diff_pickups,
+    find_day,
     minutes_of,
+    notify_pickup,
     parse_request_id,
     pins_of,
+    planned_stops,
     promises_of,
+    publish_day,
     request_id,
     ride_requests,
+    save_plan,
+    snapshot,
     transport_bookings,
     transport_settings,
     vehicles_of,
 )
 from scheduling.transport_models import (
+    DayStatus,
     Leg,
     RoundStop,
     StopKind,
@@ -51,6 +69,8 @@ from webapp.geocoding import Geocoder, locate_booking
 
 Progress = Callable[[str], None]
 OSRM_TIMEOUT_SECONDS = 10
+# Planned times are stored to the second: a kept time may precede its arrival by that much.
+SECONDS_ROUNDING_MIN = 2 / 60
 
 
 @dataclass
@@ -294,8 +314,8 @@ def without_booking(day: TransportDay, rides: DayRides, booking_id: int) -> Plan
         rides=[r for r in rides.rides if r.booking_id != booking_id],
         unlocated=[b for b in rides.unlocated if b != booking_id],
     )
-    planned_ids = {stop.booking_id for round_ in day.rounds for stop in round_.stops} - {booking_id}
-    others.rides = [r for r in others.rides if r.booking_id in planned_ids]
+    planned = {(stop.booking_id, stop.leg) for round_ in day.rounds for stop in round_.stops}
+    others.rides = [r for r in others.rides if (r.booking_id, r.leg) in planned]
     built = build_problem(others)
     distance, duration = travel_matrices(built.problem)
     index = {location.id: i for i, location in enumerate(built.problem.locations)}
@@ -338,8 +358,9 @@ def _retimed_route(
         begin = minutes_of(stop.planned_begin)
         # The first stop keeps its time: the vehicle simply leaves the depot later.
         arrival = timed[-1].departure + float(duration[places[-1], place]) if timed else begin
-        if arrival > begin + 1e-6:
+        if arrival > begin + SECONDS_ROUNDING_MIN:
             return None
+        begin = max(begin, arrival)  # stored times are rounded to the second
         timed.append(
             Stop(
                 request=request.id,
@@ -358,3 +379,171 @@ def _retimed_route(
     return Route(
         vehicle=_vehicle_id(vehicle_id), start=start, end=end, distance=km, stops=tuple(timed)
     )
+
+
+# --- after publication: late bookings, promotions, cancellations ------------------------------
+
+
+@dataclass
+class TransportOutcome:
+    """What a change to a published day did, for the shell to send and show."""
+
+    fits: bool = True
+    reason: str = ""
+    notifications: list[Notification] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+
+def fit_booking(
+    db: Session, booking: Booking, geocoder: Geocoder, now: dt.datetime, *, time_limit: float
+) -> TransportOutcome:
+    """Fit a new (or promoted) booking's rides into its day's published rounds.
+
+    Everyone already planned stays in their vehicle and keeps their promised window (hard
+    constraints); the new rides are added if the solver can. When it cannot, nothing changes
+    and the reason is recorded on the day for the coordinator.
+    """
+    if booking.status is not BookingStatus.confirmed or not booking.needs_transport:
+        return TransportOutcome()
+    day = find_day(db, booking.centre_id, booking.session.starts_at.date())
+    if day is None or day.status is not DayStatus.published:
+        return TransportOutcome()  # it will be planned with the others at the next build
+    before = snapshot(day)
+    planned = {(s.booking_id, s.leg): r.vehicle_id for r in day.rounds for s in r.stops}
+    if any(key[0] == booking.id for key in planned):
+        return TransportOutcome()
+    rides = gather(db, day, geocoder, now, extra_pins=planned)
+    wanted = {key for key in planned} | {(booking.id, leg) for leg in _legs(booking)}
+    rides.rides = [r for r in rides.rides if (r.booking_id, r.leg) in wanted]
+    plan = solve_rides(rides, time_limit=time_limit)
+    served = {(s.booking_id, s.leg) for r in plan.rounds for s in r.stops}
+    if not wanted <= served:
+        reason = _refusal_reason(plan, booking.id)
+        _record(
+            day,
+            "refusals",
+            {
+                "booking_id": booking.id,
+                "person": booking.person.full_name,
+                "reason": reason,
+                "at": now.isoformat(),
+            },
+        )
+        return TransportOutcome(fits=False, reason=reason)
+    summary = dict(day.summary)
+    save_plan(db, day, plan, now=now, bookings=rides.bookings)
+    day.summary = {**day.summary, **_history(summary)}
+    notifications = publish_day(db, day, now)
+    changes = [
+        f"{booking.person.full_name} ajouté(e) aux tournées ({now:%d/%m %H:%M})",
+        *(
+            _change_text(c, rides.bookings)
+            for c in diff_pickups(before, day)
+            if c.booking_id != booking.id
+        ),
+    ]
+    _record(day, "changes", *changes)
+    return TransportOutcome(notifications=notifications, changes=changes)
+
+
+def _legs(booking: Booking) -> list[Leg]:
+    return [
+        leg
+        for leg, wanted in (
+            (Leg.outbound, booking.transport_out),
+            (Leg.back, booking.transport_back),
+        )
+        if wanted
+    ]
+
+
+def _refusal_reason(plan: Plan, booking_id: int) -> str:
+    own = [u.reason for u in plan.unserved if u.booking_id == booking_id]
+    if own:
+        return own[0]
+    return "l'ajouter obligerait à changer l'heure promise à d'autres passagers"
+
+
+def _history(summary: dict[str, Any]) -> dict[str, Any]:
+    return {key: summary[key] for key in ("refusals", "changes") if key in summary}
+
+
+def _record(day: TransportDay, key: str, *items: Any) -> None:
+    # A new dict, so the JSON column sees the change.
+    day.summary = {**day.summary, key: [*day.summary.get(key, []), *items]}
+
+
+def _change_text(change: Change, bookings: dict[int, Booking]) -> str:
+    booking = bookings.get(change.booking_id)
+    who = booking.person.full_name if booking is not None else f"réservation {change.booking_id}"
+    return f"{who} ({change.leg.label.lower()}) : {change.text}"
+
+
+def replan_without(
+    db: Session, booking: Booking, geocoder: Geocoder, now: dt.datetime, *, time_limit: float
+) -> TransportOutcome:
+    """Take a cancelled booking out of its day's rounds with the least disturbance.
+
+    First try keeping everyone else's stops and times (only the detour disappears); if that
+    does not hold, re-solve with everyone pinned to their vehicle and their promises hard.
+    Changes are recorded for the coordinator; the round's driver (published days) and anyone
+    whose pickup changed are notified.
+    """
+    day = find_day(db, booking.centre_id, booking.session.starts_at.date())
+    if day is None or not any(s.booking_id == booking.id for r in day.rounds for s in r.stops):
+        return TransportOutcome()
+    before = snapshot(day)
+    touched = {r.id: r for r in day.rounds if any(s.booking_id == booking.id for s in r.stops)}
+    drivers = {r.driver.user for r in touched.values() if r.driver is not None}
+    rides = gather(db, day, geocoder, now)
+    plan = without_booking(day, rides, booking.id)
+    if plan is None:
+        planned = {
+            (s.booking_id, s.leg): r.vehicle_id
+            for r in day.rounds
+            for s in r.stops
+            if s.booking_id != booking.id
+        }
+        rides = gather(db, day, geocoder, now, extra_pins=planned)
+        rides.rides = [r for r in rides.rides if (r.booking_id, r.leg) in planned]
+        plan = solve_rides(rides, time_limit=time_limit)
+    summary = dict(day.summary)
+    save_plan(db, day, plan, now=now, bookings=rides.bookings)
+    day.summary = {**day.summary, **_history(summary)}
+    changes = [
+        f"Annulation de {booking.person.full_name} ({now:%d/%m %H:%M}) : ses arrêts sont retirés"
+    ]
+    notifications: list[Notification] = []
+    stops = planned_stops(day)
+    for change in diff_pickups(before, day):
+        if change.booking_id == booking.id:
+            continue
+        changes.append(_change_text(change, rides.bookings))
+        stop = stops.get((change.booking_id, change.leg, StopKind.pickup))
+        if day.status is DayStatus.published and stop is not None and stop.promised_from:
+            notifications += notify_pickup(db, stop, now, NotificationKind.transport_changed)
+    _record(day, "changes", *changes)
+    if day.status is DayStatus.published:
+        for user in drivers:
+            notifications += notify_driver(db, user, day, changes, now)
+    return TransportOutcome(notifications=notifications, changes=changes)
+
+
+def notify_driver(
+    db: Session, user: User, day: TransportDay, changes: Sequence[str], now: dt.datetime
+) -> list[Notification]:
+    if not user.email:
+        return []
+    notification = Notification(
+        centre_id=day.centre_id,
+        user_id=user.id,
+        kind=NotificationKind.transport_changed,
+        channel=NotificationChannel.email,
+        recipient=user.email,
+        subject=f"Tournée du {day.date:%d/%m/%Y} modifiée",
+        body="Votre tournée a changé :\n" + "\n".join(f"- {c}" for c in changes),
+        created_at=now,
+    )
+    db.add(notification)
+    db.flush()
+    return [notification]

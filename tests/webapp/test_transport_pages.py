@@ -200,7 +200,7 @@ def test_build_shows_progress_then_rounds_with_map_and_table_then_publish(
     assert pickups and all(s.promised_from is not None for s in pickups)
     # The carer of Jeanne got her promised windows by e-mail.
     mails = smtp_sink.to("marie@example.org")
-    assert any("prise en charge entre" in m.get_content() for m in mails)
+    assert any("prise en charge entre" in m.get_body(("plain",)).get_content() for m in mails)
 
 
 def test_pinning_a_passenger_re_solves_around_that_vehicle(

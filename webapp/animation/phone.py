@@ -33,6 +33,7 @@ from webapp.auth import centre_now, current_centre_id
 from webapp.db import get_db
 from webapp.forms import BookingForm
 from webapp.mail import send_notifications
+from webapp.transport import hooks as transport_hooks
 
 BOOKABLE_DAYS = 90
 PERSON_ERROR_FIELDS = {"__all__": "__all__"}
@@ -176,6 +177,9 @@ def phone_book(person_id: int, session_id: int) -> str | Response:
             pickup_address=(form.pickup_address.data or "").strip() if wants_ride else None,
         )
         if outcome.booking is not None:
+            ride = transport_hooks.after_booked(db, outcome.booking, outcome.notifications)
+            if ride:
+                flash(ride, "warning")
             send_notifications(outcome.notifications)
             flash(outcome.message, "success" if outcome.confirmed else "warning")
             return redirect(url_for("animation.phone_person", person_id=person.id))

@@ -21,6 +21,7 @@ from scheduling.transport import (
     load_of_booking,
     pin_request,
     pins_of,
+    promised_pickups,
     publish_day,
     transport_settings,
     vehicles_of,
@@ -216,3 +217,19 @@ def publish(day: str) -> Response:
         "success",
     )
     return redirect(url_for("transport.show_day", day=date.isoformat()))
+
+
+@bp.app_template_global("transport_pickups")
+def transport_pickups(booking: Booking) -> list[tuple[str, dt.datetime, dt.datetime, str]]:
+    """Published pickup windows of a booking, for the carer's pages: (leg, from, to, where)."""
+    stops = promised_pickups(get_db(), [booking.id]).get(booking.id, [])
+    return [
+        (
+            stop.leg.label,
+            stop.promised_from,
+            stop.promised_to,
+            "à domicile" if stop.leg is Leg.outbound else "à la sortie de la séance",
+        )
+        for stop in stops
+        if stop.promised_from is not None and stop.promised_to is not None
+    ]
