@@ -1060,6 +1060,13 @@ def demo_command(reset: bool) -> None:
             f"(migrations appliquées) ?\nDétail : {error.__class__.__name__}: {error}"
         ) from error
     _print_summary(summary)
+    # Tomorrow's rounds, built and published, so a newcomer sees transport at once.
+    from webapp.transport.demo_rounds import build_demo_rounds
+
+    with session_scope(current_app) as db:
+        centre_id = find_demo_centre(db).id  # type: ignore[union-attr]
+    for line in build_demo_rounds(current_app._get_current_object(), centre_id, now):  # type: ignore[attr-defined]
+        click.echo(line)
 
 
 def _usernames_taken(db: Session) -> list[str]:

@@ -32,7 +32,7 @@ from huey.api import Huey, TaskWrapper
 from scheduling.transport import get_or_create_day, mark_job, save_plan
 from scheduling.transport_models import JobStatus, TransportDay
 from webapp.db import session_scope
-from webapp.geocoding import geocoder_for
+from webapp.geocoding import Geocoder, geocoder_for
 from webapp.planning import gather, solve_rides
 
 POLL_SECONDS = 0.2
@@ -145,8 +145,9 @@ def run_build(
     time_limit: float | None,
     *,
     now: dt.datetime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> dict[str, Any]:
-    """Build the day's rounds; used by the queue and by `flask rounds build`."""
+    """Build the day's rounds; used by the queue, `flask rounds build` and the demo."""
     now = now or dt.datetime.now().replace(microsecond=0)
     reporter = _Reporter(app, centre_id, day, job_id)
     try:
@@ -154,7 +155,7 @@ def run_build(
             return {"discarded": True}
         with session_scope(app) as db:
             row = get_or_create_day(db, centre_id, day)
-            rides = gather(db, row, geocoder_for(app), now)
+            rides = gather(db, row, geocoder or geocoder_for(app), now)
             limit = float(time_limit or rides.settings.solver_time_limit_s)
         reporter.limit = limit
         reporter.update(JobStatus.running, 10, f"Calcul des tournées ({limit:g} s au plus)")

@@ -10,6 +10,8 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from scheduling.models import Centre
+from scheduling.transport import find_day
+from scheduling.transport_models import DayStatus
 from webapp.db import session_scope
 from webapp.jobs import Worker, queue_for, run_build
 from webapp.transport import bp
@@ -41,15 +43,19 @@ def build_command(day: dt.datetime, time_limit: float | None, slug: str | None) 
         summary = run_build(app, centre_id, day.date(), None, time_limit)
     except Exception as error:
         raise click.ClickException(f"Le calcul a échoué : {error}") from error
-    click.echo(describe(day.date(), summary))
+    with session_scope(app) as db:
+        row = find_day(db, centre_id, day.date())
+        published = row is not None and row.status is DayStatus.published
+    click.echo(describe(day.date(), summary, published=published))
 
 
-def describe(day: dt.date, summary: dict[str, Any]) -> str:
+def describe(day: dt.date, summary: dict[str, Any], *, published: bool = False) -> str:
     longest = summary.get("longest_ride", {}).get("minutes", 0)
+    state = "publiées, heures promises tenues" if published else "brouillon, à publier"
     lines = [
-        f"Tournées du {day.strftime('%d/%m/%Y')} (brouillon) :",
+        f"Tournées du {day.strftime('%d/%m/%Y')} ({state}) :",
         f"  {summary['rounds']} tournée(s), {summary['passengers']} passager(s), "
-        f"{summary['distance_km']:.1f} km, {summary['hours']:.1f} h de conduite, "
+        f"{summary['distance_km']:.1f} km, {summary['hours']:.1f} h de tournée, "
         f"trajet le plus long {longest:.0f} min",
     ]
     unserved = summary.get("unserved", [])
