@@ -12,8 +12,20 @@ Model (every constraint of the contract is hard):
 - pickup and dropoff on the same vehicle, pickup first, ride time bounded;
 - every request is droppable at a large penalty so that a first solution always exists; the
   ones left out get a French reason (routing/unserved.py).
+Search (benchmarks/README.md says what each part brought):
+- two workers, one per core (fork), each: a first solution (OR-Tools insertion; for big days
+  a rolling-horizon construction by chunks of time), a descent, then a large-neighbourhood
+  search that re-solves small parts of the day (time slices, groups of related routes) as
+  their own OR-Tools models and keeps what shortens the day or serves more; the best wins;
+- every route kept is verified by an exact linear program of its schedule.
 The routes found are then rescheduled exactly (float times, linear program per route) to put
 as little waiting on board as possible: wait before boarding rather than with a passenger.
+
+Determinism: every random choice comes from random.Random(seed) and OR-Tools is
+deterministic, but the searches stop on the wall clock (the time limit is a hard promise), so
+on problems where the search is still improving at the limit, the number of rounds done - hence
+the plan - depends on the machine's speed and load. Problems solved before the limit give the
+same plan for the same seed.
 """
 
 from __future__ import annotations
@@ -41,11 +53,15 @@ if TYPE_CHECKING:
 
 Log = Callable[[str], None]
 
+# Tuning constants below are module-level so that `benchmarks/darp.py --set NAME=VALUE` can
+# change one for an experiment; the values are the ones measured best (benchmarks/README.md).
+# Ride time as a node precedence of the time dimension (False: a plain CP constraint).
 _RIDE_AS_PRECEDENCE = True
+# Extra RoutingSearchParameters fields, for experiments only.
 _EXTRA_PARAMS: dict[str, Any] = {}
 _BOOL_FALSE = 2  # OptionalBoolean.BOOL_FALSE
-# Moves that can never be feasible with pickup-and-delivery pairs and ride times, or that
-# serve single-vehicle tours: turning them off spends the time on the useful ones.
+# Local-search operators to turn off. Candidates: moves that are rarely feasible with
+# pickup-and-delivery pairs and ride times. Measured: turning them off did not help (README).
 _OPERATORS_OFF: tuple[str, ...] = ()
 _OFF_CANDIDATES = (
     "use_two_opt",
@@ -687,7 +703,9 @@ _SUB_DESCEND = True
 # Solutions (accepted moves) per sub-problem: a work limit, so that a round does the same work
 # on a fast or a busy machine (the time limit is only a safety net).
 _SUB_SOLUTIONS: int | None = None
+# Experiments: stop the LNS after this many rounds (a load-independent comparison).
 _MAX_ROUNDS: int | None = None
+# First-solution heuristics drawn at random to solve a sub-problem afresh (diversity).
 _RECREATE = (
     FirstSolution.LOCAL_CHEAPEST_INSERTION,
     FirstSolution.PARALLEL_CHEAPEST_INSERTION,
@@ -878,17 +896,15 @@ def _child(root: Instance, worker: int, seed: int, deadline: float, pipe: Any) -
 
 
 def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[list[int]]:
-    """Two searches when two cores are there (fork), one otherwise; the best wins.
+    """Two searches when two cores are idle (fork), one otherwise; the best wins.
 
     Ties go to worker 0, so the choice is deterministic whenever both searches are.
     """
     child = None
-    if (
-        _PARALLEL
-        and (os.cpu_count() or 1) >= 2
-        and len(root.requests) >= 8
-        and "fork" in multiprocessing.get_all_start_methods()
-    ):
+    idle = _idle_cores() if _PARALLEL and len(root.requests) >= 8 else 0.0
+    two = idle >= _IDLE_CORES_FOR_TWO and "fork" in multiprocessing.get_all_start_methods()
+    say(f"{'deux recherches en parallèle' if two else 'une recherche'} ({idle:.1f} cœurs libres)")
+    if two:
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
         child = context.Process(target=_child, args=(root, 1, seed, deadline, send), daemon=True)
@@ -915,6 +931,32 @@ def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[
 
 
 _PARALLEL = True
+# Two searches only when about two cores are idle: on a busy machine they would share one
+# core, each doing half the rounds, and the best of two half searches is worse than one whole
+# search (measured: benchmarks/README.md).
+_IDLE_CORES_FOR_TWO = 1.5
+
+
+def _idle_cores(sample: float = 0.05) -> float:
+    """Cores idle right now (Linux /proc/stat over `sample` seconds); cpu_count elsewhere."""
+
+    def totals() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [int(value) for value in handle.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return idle, sum(fields)
+
+    cores = os.cpu_count() or 1
+    try:
+        idle_before, total_before = totals()
+        time.sleep(sample)
+        idle_after, total_after = totals()
+    except (OSError, ValueError, IndexError):
+        return float(cores)
+    elapsed = total_after - total_before
+    if elapsed <= 0:
+        return float(cores)
+    return cores * (idle_after - idle_before) / elapsed
 
 
 def solve(
