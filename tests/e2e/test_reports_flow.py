@@ -1,7 +1,8 @@
 """The coordinator's report in headless Chromium: period form, charts, CSV and PDF; axe-core.
 
-It adds to the shared browser database a coordinator, two past workshops with attendance and
-a published round, all in the last few weeks, so the other browser flows are not disturbed.
+It seeds a centre of its own in the shared browser database (a coordinator, two past
+workshops with attendance and a published round, all in the last few weeks), so the other
+browser flows neither disturb its counts nor are disturbed by it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from scheduling.db import make_engine, make_session_factory
@@ -23,6 +23,7 @@ from scheduling.models import (
     Booking,
     BookingStatus,
     Centre,
+    Commune,
     Field,
     Person,
     Role,
@@ -44,20 +45,46 @@ from tests.e2e.conftest import PASSWORD, check_accessibility, screenshot, sign_i
 
 START = dt.date.today() - dt.timedelta(days=40)
 END = dt.date.today()
+COORDINATOR = "coord.rapports"
 
 
 @pytest.fixture(scope="module")
 def reporting_world(e2e_db_url: str) -> None:
     engine = make_engine(e2e_db_url)
     db = make_session_factory(engine)()
-    centre = db.scalars(select(Centre).where(Centre.slug == "bergerac")).one()
-    venue = db.scalars(select(Venue).where(Venue.centre_id == centre.id)).first()
-    persons = db.scalars(select(Person).where(Person.centre_id == centre.id)).all()
-    assert venue is not None and persons
+    # A centre of its own: the report counts every session of its centre, and the other
+    # browser flows add sessions to the shared demo-like centre while they run.
+    centre = Centre(name="CRT des rapports", slug="e2e-rapports", lat=44.85, lon=0.48)
+    db.add(centre)
+    db.flush()
+    commune = Commune(
+        centre_id=centre.id, insee="24037", name="Bergerac", postcode="24100", lat=44.85, lon=0.48
+    )
+    db.add(commune)
+    db.flush()
+    venue = Venue(
+        centre_id=centre.id,
+        name="Salle des fêtes",
+        address="1 place de la Mairie, 24100 Bergerac",
+        commune_id=commune.id,
+        lat=44.85,
+        lon=0.48,
+    )
+    persons = [
+        Person(
+            centre_id=centre.id,
+            first_name=first,
+            last_name="Rapport",
+            commune_id=commune.id,
+            address="2 rue du Marché, 24100 Bergerac",
+        )
+        for first in ("Yvonne", "Gaston")
+    ]
+    db.add_all([venue, *persons])
     db.add(
         User(
             centre_id=centre.id,
-            username="coordination",
+            username=COORDINATOR,
             password_hash=generate_password_hash(PASSWORD),
             role=Role.coordinator,
             display_name="Sophie Coordinatrice",
@@ -166,7 +193,7 @@ def reporting_world(e2e_db_url: str) -> None:
 def test_coordinator_reads_the_report_downloads_csv_and_pdf(
     page: Page, live_server: str, reporting_world: Any
 ) -> None:
-    sign_in(page, live_server, "coordination")
+    sign_in(page, live_server, COORDINATOR)
     page.get_by_role("navigation", name="Menu principal").get_by_role(
         "link", name="Rapports"
     ).click()
