@@ -54,7 +54,7 @@ def _serve_alone(
     location_index: dict[str, int],
     duration: np.ndarray,
 ) -> str | None:
-    """None when possible, else which step fails ('pickup', 'dropoff', 'return')."""
+    """None when possible, else which step fails ('pickup', 'dropoff', 'ride', 'return')."""
     start = location_index[vehicle.start]
     end = location_index[vehicle.end]
     pick = location_index[request.pickup]
@@ -79,6 +79,10 @@ def _serve_alone(
             pick_begin += shift
             drop_begin += shift
             drop_begin = max(drop_begin, drop_window[0])
+    if request.max_ride is not None:
+        on_board = drop_begin - (pick_begin + request.pickup_service)
+        if on_board > request.max_ride + _EPS:
+            return "ride"
     back = drop_begin + request.dropoff_service + float(duration[drop, end])
     if back > vehicle.available[1] + _EPS:
         return "return"
@@ -116,6 +120,11 @@ def explain(
     failures = [_serve_alone(request, v, location_index, duration) for v in vehicles]
     if any(f is None for f in failures):
         return None
+    if "ride" in failures and "return" not in failures:
+        return (
+            "horaires incompatibles avec la durée maximale de trajet "
+            "(il faudrait attendre à bord l'ouverture de la fenêtre d'arrivée)"
+        )
     if "pickup" in failures or "dropoff" in failures:
         return "aucun véhicule ne peut arriver à temps depuis son dépôt (fenêtre horaire trop tôt)"
     return "aucun véhicule n'est disponible assez tard pour ce trajet (retour au dépôt impossible)"

@@ -122,3 +122,26 @@ def test_the_time_limit_bounds_the_whole_solve() -> None:
     solution = solve(problem, time_limit=1.0)
     assert time.monotonic() - began < 1.0 + 1.5
     assert not math.isnan(solution.distance)
+
+
+def test_a_ride_longer_than_allowed_even_direct_is_reported_with_its_reason() -> None:
+    data = load_problem(DATA / "one-request.json").to_dict()
+    data["requests"][0]["max_ride"] = 4  # home-1 -> venue is 5 at speed 1
+    problem = Problem.from_dict(data)
+    solution = solve(problem, time_limit=1.0)
+    assert check(problem, solution) == []
+    (item,) = solution.unserved
+    assert "trajet direct plus long" in item.reason
+
+
+def test_a_request_left_out_because_the_fleet_is_full_says_so() -> None:
+    # Two passengers, same place and time, a one-seat car: only one can go.
+    data = load_problem(DATA / "one-request.json").to_dict()
+    data["vehicles"][0]["capacity"] = {"seats": 1}
+    twin = dict(data["requests"][0], id="r2")
+    data["requests"].append(twin)
+    problem = Problem.from_dict(data)
+    solution = solve(problem, time_limit=1.0)
+    assert check(problem, solution) == []
+    (item,) = solution.unserved
+    assert "flotte complète" in item.reason
