@@ -24,11 +24,13 @@ MONTHS = (
 )
 
 
-def fr_date(value: dt.date, with_year: bool = False) -> str:
-    """'mardi 24 novembre' (with the year on demand: 'mardi 24 novembre 2026')."""
+def fr_date(value: dt.date, with_year: bool = False, today: dt.date | None = None) -> str:
+    """'mardi 24 novembre'; 'mardi 5 janvier 2027' on demand or when `today` is in 2026."""
     day = "1er" if value.day == 1 else str(value.day)
     text = f"{DAYS[value.weekday()]} {day} {MONTHS[value.month - 1]}"
-    return f"{text} {value.year}" if with_year else text
+    if with_year or (today is not None and value.year != today.year):
+        return f"{text} {value.year}"
+    return text
 
 
 NBSP = "\u00a0"
@@ -39,9 +41,11 @@ def fr_time(value: dt.time | dt.datetime) -> str:
     return f"{value.hour}{NBSP}h{NBSP}{value.minute:02d}"
 
 
-def fr_when(starts_at: dt.datetime, ends_at: dt.datetime | None = None) -> str:
-    """'mardi 24 novembre, 14 h 30 – 16 h 00'."""
-    text = f"{fr_date(starts_at)}, {fr_time(starts_at)}"
+def fr_when(
+    starts_at: dt.datetime, ends_at: dt.datetime | None = None, today: dt.date | None = None
+) -> str:
+    """'mardi 24 novembre, 14 h 30 – 16 h 00' (the year too when it is not `today`'s)."""
+    text = f"{fr_date(starts_at, today=today)}, {fr_time(starts_at)}"
     if ends_at is not None:
         text += f" – {fr_time(ends_at)}"
     return text
@@ -65,9 +69,18 @@ def with_town(address: str, commune: Any) -> str:
     return f"{address}, {town}"
 
 
+def _page_date(value: dt.date, with_year: bool = False) -> str:
+    # Pages name the year of a date that is not in the current one ('mardi 5 janvier 2027').
+    return fr_date(value, with_year, today=dt.date.today())
+
+
+def _page_when(starts_at: dt.datetime, ends_at: dt.datetime | None = None) -> str:
+    return fr_when(starts_at, ends_at, today=dt.date.today())
+
+
 def init_app(app: Flask) -> None:
-    app.add_template_filter(fr_date, "fr_date")
+    app.add_template_filter(_page_date, "fr_date")
     app.add_template_filter(fr_time, "fr_time")
     app.add_template_filter(with_town, "with_town")
-    app.add_template_global(fr_when, "fr_when")
+    app.add_template_global(_page_when, "fr_when")
     app.add_template_global(plural, "plural")
