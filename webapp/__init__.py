@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     fr.init_app(app)
 
+    from webapp.accessibility import bp as accessibility_bp
     from webapp.agenda import bp as agenda_bp
     from webapp.animation import bp as animation_bp
     from webapp.bookings import bp as bookings_bp
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(agenda_bp)
+    app.register_blueprint(accessibility_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(animation_bp, url_prefix="/animation")

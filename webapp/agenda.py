@@ -192,7 +192,7 @@ class AgendaFilterForm(NavetteForm):
     field = SelectField(
         "Thème",
         choices=[SelectChoice("", "Tous les thèmes")]
-        + [SelectChoice(f.value, f"Volet {i} — {f.label}") for i, f in enumerate(Field, start=1)],
+        + [SelectChoice(f.value, f.label) for f in Field],
         validate_choice=False,
     )
     audience = SelectField(
