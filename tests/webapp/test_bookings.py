@@ -14,8 +14,10 @@ from scheduling.models import (
     Mobility,
     Notification,
     NotificationChannel,
+    Role,
     SessionStatus,
 )
+from scheduling.sessions import cancel_session
 from tests.webapp.conftest import post, read, text_of
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -190,6 +192,18 @@ def test_mes_reservations_lists_status_in_words_and_cancel_frees_the_seat(
         db, select(Notification).where(Notification.recipient == "odette.fille@example.org")
     )
     assert sent.sent_at is not None
+
+
+def test_a_booking_the_centre_cancelled_says_so_with_the_reason(
+    client, world, login, db, make_booking, make_user, now
+):
+    make_booking(world.session, person=world.person)
+    staff = make_user(username="animatrice", role=Role.animator)
+    cancel_session(db, actor=staff, now=now, session_id=world.session.id, reason="Salle inondée")
+    db.commit()
+    login(world.carer)
+    page = text_of(client.get("/reservations"))
+    assert "Jeanne Delmas : séance annulée par le centre (Salle inondée)" in page
 
 
 def test_promoted_person_without_email_goes_on_the_call_list(
