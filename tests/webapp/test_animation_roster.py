@@ -49,7 +49,7 @@ def test_roster_lists_who_comes_how_and_their_phone(client, world, as_animator, 
     )
     make_booking(world.session, person=world.other_person)
     page = text_of(client.get(f"/animation/seances/{world.session.id}"))
-    assert "2 personnes inscrites, 3 place(s) occupée(s) sur 5" in page
+    assert "2 personnes inscrites, 3 places occupées sur 5" in page
     assert "DELMAS Jeanne" in page and "ROUX Louis" in page
     assert world.person.phone in page
     assert "aller et retour 3 rue des Tilleuls, 24150 Lalinde" in page
@@ -66,6 +66,7 @@ def test_sign_in_sheet_is_a_pdf_with_the_names(client, world, as_animator, make_
     assert "DELMAS Jeanne" in text
     assert "Signature" in text
     assert "Page 1 / 1" in text
+    assert "1 inscrit, 1 place avec les accompagnants" in " ".join(text.split())
 
 
 def test_a_long_sheet_repeats_its_header_on_each_page(
