@@ -1,0 +1,384 @@
+"""Every page each role can reach, checked in Chromium: axe-core, reflow, visible focus.
+
+For each role the test signs in, then walks the links of the menus and of the pages (same
+origin, GET only, one page per route shape, at most MAX_PAGES), and on each page:
+- axe-core with the WCAG 2.0/2.1 A and AA rules finds nothing;
+- at 320 px wide (a small phone, or 400 % zoom) the page does not scroll sideways, and at
+  640 px (200 % zoom of a 1280 px screen) no element sticks out of the screen either;
+- a focused link or button shows an outline or a shadow (WCAG 2.4.7).
+Forms that are safe to send empty (creation and edit forms, the booking's first step, the
+sign-in and password forms) are sent empty, and the page with its error messages is checked
+the same way. The states that matter are seeded: a full session with a waiting list, a carer
+with a waiting booking, a carer with nothing booked yet, a driver with no round.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from scheduling.db import make_engine, make_session_factory
+from scheduling.models import (
+    Activity,
+    ActivitySession,
+    Audience,
+    Booking,
+    BookingStatus,
+    Centre,
+    Driver,
+    Field,
+    Person,
+    Role,
+    User,
+    Venue,
+)
+from tests.e2e.conftest import PASSWORD, WCAG21AA, sign_in
+
+MAX_PAGES = 60
+FULL_TITLE = "Loto de l'hiver"
+SKIPPED_SUFFIXES = (".pdf", ".ics", ".csv")
+
+# Forms sent empty to see their error messages: creation and edit forms only, where an empty
+# form cannot be accepted. Booking, attendance, cancellation and round-building forms would
+# change the shared database that the other browser tests rely on.
+EMPTY_FORM_PAGES = re.compile(
+    r"^/(connexion|mot-de-passe|seances/\d+/reserver|cycles/\d+/inscrire"
+    r"|animation/activites/(nouvelle|\d+/modifier)|animation/seances/(nouvelle|\d+/modifier)"
+    r"|animation/telephone/personnes/nouvelle"
+    r"|transport/(vehicules|chauffeurs)/(nouveau|\d+))$"
+)
+
+OVERFLOWING_ELEMENTS_JS = """() => {
+  // Elements sticking out on the right, unless a scrolling box of their own holds them
+  // (a wide table in an overflow-x: auto box is fine: the page itself does not scroll).
+  const width = document.documentElement.clientWidth;
+  const held = el => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip') return true;
+    }
+    return false;
+  };
+  const out = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if ((r.width === 0 && r.height === 0) || r.right <= width + 1) continue;
+    if (held(el)) continue;
+    out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+             + (typeof el.className === 'string' && el.className
+                ? '.' + el.className.split(' ')[0] : '')
+             + ' right=' + Math.round(r.right));
+    if (out.length >= 5) break;
+  }
+  return out;
+}"""
+
+FOCUS_STYLE_JS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const s = getComputedStyle(el);
+  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+  const shadow = s.boxShadow && s.boxShadow !== 'none';
+  return {tag: el.tagName.toLowerCase(),
+          text: (el.textContent || el.value || '').trim().slice(0, 40),
+          visible: outline || !!shadow};
+}"""
+
+
+@dataclass
+class Sweep:
+    role: str
+    visited: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    already_checked: list[str] = field(default_factory=list)
+
+    def report(self) -> str:
+        pages = "\n  ".join(self.visited)
+        return (
+            f"{self.role} : {len(self.problems)} problème(s) sur {len(self.visited)} pages\n"
+            + "\n".join(self.problems)
+            + f"\nPages visitées :\n  {pages}"
+            + (
+                "\nMêmes pages déjà vérifiées pour un autre rôle du personnel : "
+                + ", ".join(self.already_checked)
+                if self.already_checked
+                else ""
+            )
+        )
+
+
+@dataclass(frozen=True)
+class World:
+    full_session_id: int
+    carer_empty: str = "a11y.aidante"
+    coordinator: str = "a11y.coordination"
+    driver: str = "a11y.chauffeur"
+    admin: str = "a11y.admin"
+
+
+@pytest.fixture(scope="module")
+def world(e2e_db_url: str) -> Iterator[World]:
+    """Accounts for every role, a full session with a waiting list, in the shared centre."""
+    engine = make_engine(e2e_db_url)
+    db = make_session_factory(engine)()
+    try:
+        centre = db.scalar(select(Centre).where(Centre.slug == "bergerac"))
+        assert centre is not None
+        hall = db.scalar(select(Venue).where(Venue.centre_id == centre.id))
+        jeanne, louis = sorted(
+            db.scalars(select(Person).where(Person.centre_id == centre.id)).all(),
+            key=lambda p: p.first_name,
+        )[:2]
+        helped = Person(
+            centre_id=centre.id,
+            first_name="Odette",
+            last_name="Lafon",
+            phone="05 53 61 00 09",
+            address="8 avenue de la Gare",
+            commune_id=jeanne.commune_id,
+            lat=jeanne.lat,
+            lon=jeanne.lon,
+        )
+        db.add(helped)
+        users = {
+            "a11y.aidante": (Role.carer, "Hélène Lafon"),
+            "a11y.coordination": (Role.coordinator, "Paul Coordinateur"),
+            "a11y.chauffeur": (Role.driver, "Luc Chauffeur"),
+            "a11y.admin": (Role.admin, "Anne Administratrice"),
+        }
+        accounts = {}
+        for username, (role, name) in users.items():
+            accounts[username] = User(
+                centre_id=centre.id,
+                username=username,
+                password_hash=generate_password_hash(PASSWORD),
+                role=role,
+                display_name=name,
+                email=f"{username}@example.org",
+            )
+        accounts["a11y.aidante"].helped_persons = [helped]
+        db.add_all(accounts.values())
+        db.flush()
+        db.add(
+            Driver(
+                centre_id=centre.id,
+                user_id=accounts["a11y.chauffeur"].id,
+                phone="06 12 34 56 78",
+                available_from=dt.time(8),
+                available_until=dt.time(18),
+            )
+        )
+        # A one-seat session, already taken, with Louis (helped by `aidant`) waiting.
+        loto = Activity(
+            centre_id=centre.id,
+            title=FULL_TITLE,
+            description="Un après-midi de jeu, avec goûter.",
+            field=Field.isolation,
+            audience=Audience.older_people,
+        )
+        db.add(loto)
+        db.flush()
+        starts = dt.datetime.combine(dt.date.today() + dt.timedelta(days=12), dt.time(15))
+        full = ActivitySession(
+            centre_id=centre.id,
+            activity_id=loto.id,
+            venue_id=hall.id if hall else None,
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=2),
+            seats=1,
+            wheelchair_places=0,
+            transport_offered=False,
+        )
+        db.add(full)
+        db.flush()
+        now = dt.datetime.now()
+        db.add_all(
+            [
+                Booking(
+                    centre_id=centre.id,
+                    session_id=full.id,
+                    person_id=jeanne.id,
+                    status=BookingStatus.confirmed,
+                    created_at=now,
+                ),
+                Booking(
+                    centre_id=centre.id,
+                    session_id=full.id,
+                    person_id=louis.id,
+                    status=BookingStatus.waitlisted,
+                    created_at=now,
+                ),
+            ]
+        )
+        db.commit()
+        yield World(full_session_id=full.id)
+    finally:
+        db.close()
+        engine.dispose()
+
+
+def _route_shape(path: str, query: str) -> str:
+    """'/seances/12/reserver?pour=3' -> '/seances/N/reserver?pour': one visit per shape."""
+    keys = sorted({part.split("=")[0] for part in query.split("&") if part})
+    return re.sub(r"\d+", "N", path) + ("?" + "&".join(keys) if keys else "")
+
+
+def _page_links(page: Page, origin: str) -> list[str]:
+    hrefs: list[str] = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    links = []
+    for href in hrefs:
+        parts = urlsplit(href)
+        if f"{parts.scheme}://{parts.netloc}" != origin:
+            continue  # tel:, webcal:, mailto: and other sites
+        if parts.path.endswith(SKIPPED_SUFFIXES) or parts.path.startswith("/static/"):
+            continue
+        links.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return links
+
+
+def _check_page(page: Page, label: str, sweep: Sweep) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page,
+        options={"runOnly": {"type": "tag", "values": WCAG21AA}, "resultTypes": ["violations"]},
+    )
+    for v in results.response["violations"]:
+        targets = [n["target"] for n in v["nodes"]][:4]
+        sweep.problems.append(f"- {label} : axe {v['id']} ({v['impact']}) {targets}")
+
+    focus = _focus_problem(page)
+    if focus:
+        sweep.problems.append(f"- {label} : {focus}")
+
+    for width in (320, 640):
+        page.set_viewport_size({"width": width, "height": 800})
+        scroll = page.evaluate(
+            "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+        )
+        if scroll[0] > scroll[1] + 1:
+            sticking = page.evaluate(OVERFLOWING_ELEMENTS_JS)
+            sweep.problems.append(
+                f"- {label} : à {width} px la page défile de côté "
+                f"({scroll[0]} > {scroll[1]}) : {sticking}"
+            )
+        elif width == 640:
+            sticking = page.evaluate(OVERFLOWING_ELEMENTS_JS)
+            if sticking:
+                sweep.problems.append(f"- {label} : à 640 px (zoom 200 %) dépasse : {sticking}")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def _focus_problem(page: Page) -> str | None:
+    """Tab to the first few stops, then to the page's first button: each must show its focus."""
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        state = page.evaluate(FOCUS_STYLE_JS)
+        if state and not state["visible"]:
+            return f"focus invisible sur {state['tag']} « {state['text']} »"
+    button = page.locator("main button:visible, main .button:visible").first
+    if button.count():
+        button.focus()
+        state = page.evaluate(FOCUS_STYLE_JS)
+        if state and not state["visible"]:
+            return f"focus invisible sur {state['tag']} « {state['text']} »"
+    return None
+
+
+def _send_empty_form(page: Page, path: str, sweep: Sweep) -> None:
+    form = page.locator("main form[method='post' i]").first
+    if not form.count():
+        return
+    boxes = form.locator(
+        "input:is([type=text],[type=email],[type=tel],[type=number],[type=date],[type=time],"
+        "[type=password],[type=search],[type=url],:not([type])):visible, textarea:visible"
+    )
+    for i in range(boxes.count()):
+        boxes.nth(i).fill("")
+    form.locator("button[type=submit], button:not([type]), input[type=submit]").last.click()
+    page.wait_for_load_state()
+    label = f"{path} [envoyé vide]"
+    sweep.visited.append(label)
+    if not page.locator(".field-error, .error-summary, [aria-invalid='true']").count():
+        sweep.problems.append(f"- {label} : aucun message d'erreur affiché")
+    _check_page(page, label, sweep)
+
+
+def _sweep(page: Page, origin: str, starts: list[str], sweep: Sweep, shared: set[str]) -> None:
+    """Breadth first from `starts`; `shared` holds the shapes another staff role has checked."""
+    queue = list(starts)
+    shapes: set[str] = set()
+    while queue and len(sweep.visited) < MAX_PAGES:
+        path = queue.pop(0)
+        parts = urlsplit(path)
+        shape = _route_shape(parts.path, parts.query)
+        if shape in shapes:
+            continue
+        shapes.add(shape)
+        if shape in shared and path not in starts:
+            sweep.already_checked.append(path)
+            continue
+        shared.add(shape)
+        response = page.goto(origin + path)
+        if response is None or "text/html" not in response.headers.get("content-type", ""):
+            continue
+        sweep.visited.append(f"{path} ({response.status})")
+        if response.status >= 500:
+            sweep.problems.append(f"- {path} : erreur {response.status}")
+        _check_page(page, path, sweep)
+        queue.extend(link for link in _page_links(page, origin) if link not in queue)
+        if EMPTY_FORM_PAGES.match(parts.path):
+            _send_empty_form(page, path, sweep)
+
+
+ROLES = {
+    # role: (username or None, first pages)
+    "visiteur": (None, ["/", "/connexion", "/accessibilite"]),
+    "aidant": ("aidant", ["/reservations", "/", "/seances/{full}", "/seances/{full}/reserver"]),
+    "aidant sans réservation": ("a11y.aidante", ["/reservations", "/calendrier"]),
+    "animateur": ("animation", ["/animation/", "/animation/seances/{full}"]),
+    "coordinateur": (
+        "a11y.coordination",
+        ["/transport/", "/rapports/", "/chauffeur/alertes", "/animation/"],
+    ),
+    "chauffeur": ("a11y.chauffeur", ["/chauffeur/"]),
+    "administrateur": ("a11y.admin", ["/transport/", "/rapports/", "/animation/"]),
+}
+STAFF = {"animateur", "coordinateur", "administrateur"}
+STAFF_SHAPES: set[str] = set()
+
+
+@pytest.fixture()
+def role_page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="fr-FR", timezone_id="Europe/Paris"
+    )
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_page_of_a_role_is_accessible(
+    role: str, role_page: Page, live_server: str, world: World
+) -> None:
+    username, starts = ROLES[role]
+    if username:
+        sign_in(role_page, live_server, username)
+    sweep = Sweep(role)
+    first = [s.format(full=world.full_session_id) for s in starts]
+    # The staff share their pages (animation, transport): each page shape is checked once,
+    # by the first staff role that reaches it; every role still checks its own menus.
+    shared = STAFF_SHAPES if role in STAFF else set()
+    _sweep(role_page, live_server, first, sweep, shared)
+    print(sweep.report())
+    assert len(sweep.visited) >= len(first), sweep.report()
+    assert not sweep.problems, sweep.report()
