@@ -299,8 +299,8 @@ def solve_rides(
 # --- least disturbance: removing a booking's stops --------------------------------------------
 
 
-def without_booking(day: TransportDay, rides: DayRides, booking_id: int) -> Plan | None:
-    """The day's rounds with `booking_id`'s stops taken out and everyone else's times kept.
+def without_bookings(day: TransportDay, rides: DayRides, gone: set[int]) -> Plan | None:
+    """The day's rounds with the `gone` bookings' stops taken out, everyone else's times kept.
 
     Arrivals come earlier (the vehicle skips a detour) and the driver waits: nobody's pickup
     moves. Returns None when the shortened rounds do not pass `routing.check` (e.g. a road
@@ -311,8 +311,8 @@ def without_booking(day: TransportDay, rides: DayRides, booking_id: int) -> Plan
         settings=rides.settings,
         vehicles=rides.vehicles,
         bookings=rides.bookings,
-        rides=[r for r in rides.rides if r.booking_id != booking_id],
-        unlocated=[b for b in rides.unlocated if b != booking_id],
+        rides=[r for r in rides.rides if r.booking_id not in gone],
+        unlocated=[b for b in rides.unlocated if b not in gone],
     )
     planned = {(stop.booking_id, stop.leg) for round_ in day.rounds for stop in round_.stops}
     others.rides = [r for r in others.rides if (r.booking_id, r.leg) in planned]
@@ -322,7 +322,7 @@ def without_booking(day: TransportDay, rides: DayRides, booking_id: int) -> Plan
     requests = {request.id: request for request in built.problem.requests}
     routes: list[Route] = []
     for round_ in day.rounds:
-        kept = [s for s in round_.stops if s.booking_id != booking_id]
+        kept = [s for s in round_.stops if s.booking_id not in gone]
         if not kept:
             continue
         route = _retimed_route(round_.vehicle_id, kept, requests, index, distance, duration)
@@ -480,29 +480,38 @@ def _change_text(change: Change, bookings: dict[int, Booking]) -> str:
 
 
 def replan_without(
-    db: Session, booking: Booking, geocoder: Geocoder, now: dt.datetime, *, time_limit: float
+    db: Session,
+    bookings: Sequence[Booking],
+    geocoder: Geocoder,
+    now: dt.datetime,
+    *,
+    time_limit: float,
 ) -> TransportOutcome:
-    """Take a cancelled booking out of its day's rounds with the least disturbance.
+    """Take cancelled bookings (of one day) out of its rounds with the least disturbance.
 
-    First try keeping everyone else's stops and times (only the detour disappears); if that
+    First try keeping everyone else's stops and times (only the detours disappear); if that
     does not hold, re-solve with everyone pinned to their vehicle and their promises hard.
-    Changes are recorded for the coordinator; the round's driver (published days) and anyone
+    Changes are recorded for the coordinator; the rounds' drivers (published days) and anyone
     whose pickup changed are notified.
     """
-    day = find_day(db, booking.centre_id, booking.session.starts_at.date())
-    if day is None or not any(s.booking_id == booking.id for r in day.rounds for s in r.stops):
+    if not bookings:
+        return TransportOutcome()
+    first = bookings[0]
+    gone = {b.id for b in bookings}
+    day = find_day(db, first.centre_id, first.session.starts_at.date())
+    if day is None or not any(s.booking_id in gone for r in day.rounds for s in r.stops):
         return TransportOutcome()
     before = snapshot(day)
-    touched = {r.id: r for r in day.rounds if any(s.booking_id == booking.id for s in r.stops)}
-    drivers = {r.driver.user for r in touched.values() if r.driver is not None}
+    touched = [r for r in day.rounds if any(s.booking_id in gone for s in r.stops)]
+    drivers = {r.driver.user for r in touched if r.driver is not None}
     rides = gather(db, day, geocoder, now)
-    plan = without_booking(day, rides, booking.id)
+    plan = without_bookings(day, rides, gone)
     if plan is None:
         planned = {
             (s.booking_id, s.leg): r.vehicle_id
             for r in day.rounds
             for s in r.stops
-            if s.booking_id != booking.id
+            if s.booking_id not in gone
         }
         rides = gather(db, day, geocoder, now, extra_pins=planned)
         rides.rides = [r for r in rides.rides if (r.booking_id, r.leg) in planned]
@@ -510,13 +519,12 @@ def replan_without(
     summary = dict(day.summary)
     save_plan(db, day, plan, now=now, bookings=rides.bookings)
     day.summary = {**day.summary, **_history(summary)}
-    changes = [
-        f"Annulation de {booking.person.full_name} ({now:%d/%m %H:%M}) : ses arrêts sont retirés"
-    ]
+    names = ", ".join(b.person.full_name for b in bookings)
+    changes = [f"Annulation de {names} ({now:%d/%m %H:%M}) : arrêts retirés des tournées"]
     notifications: list[Notification] = []
     stops = planned_stops(day)
     for change in diff_pickups(before, day):
-        if change.booking_id == booking.id:
+        if change.booking_id in gone:
             continue
         changes.append(_change_text(change, rides.bookings))
         stop = stops.get((change.booking_id, change.leg, StopKind.pickup))

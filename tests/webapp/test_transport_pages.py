@@ -274,3 +274,47 @@ def test_the_cli_builds_a_day_and_prints_its_summary(
 
     bad = runner.invoke(args=["rounds", "build", "demain"])
     assert bad.exit_code != 0 and "Traceback" not in bad.output
+
+
+def test_coordinates_typed_for_an_address_not_found_are_used_at_the_next_build(
+    client: Any,
+    login: Any,
+    world: TransportWorld,
+    make_booking: Callable[..., Any],
+    make_person: Callable[..., Any],
+    fake_geocoder: Any,
+    db: Any,
+) -> None:
+    lost = make_person(lat=None, lon=None, first_name="Rose", last_name="Égarée")
+    booking_id = make_booking(
+        world.session, person=lost, transport_out=True, pickup_address="Lieu-dit Inconnu"
+    ).id
+    centre_id, day = world.centre.id, world.day.isoformat()
+    login(world.coordinator)
+    post(client, f"/transport/jour/{day}/construire")
+    _wait_done(db, centre_id)
+    page = text_of(client.get(f"/transport/jour/{day}"))
+    assert "Rose Égarée , Lieu-dit Inconnu : adresse introuvable" in page
+
+    bad = post(
+        client,
+        f"/transport/jour/{day}/coordonnees",
+        {"booking_id": str(booking_id), "lat": "quarante-quatre", "lon": "0,7"},
+    )
+    assert bad.status_code == 200
+    html = bad.get_data(as_text=True)
+    assert "Indiquez un nombre, par exemple 44,8368." in text_of(bad)
+    assert 'value="quarante-quatre"' in html and 'value="0,7"' in html
+
+    good = post(
+        client,
+        f"/transport/jour/{day}/coordonnees",
+        {"booking_id": str(booking_id), "lat": "44,8512", "lon": "0,6601"},
+    )
+    assert good.status_code == 302
+    post(client, f"/transport/jour/{day}/construire")
+    assert _wait_done(db, centre_id).summary["unlocated"] == []
+    stops = read(db, select(RoundStop).where(RoundStop.booking_id == booking_id))
+    pickup = next(s for s in stops if s.kind is StopKind.pickup)
+    assert (pickup.lat, pickup.lon) == (44.8512, 0.6601)
+    assert fake_geocoder.asked == ["Lieu-dit Inconnu"]  # asked once, then typed by hand

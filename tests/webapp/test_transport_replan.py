@@ -244,3 +244,40 @@ def make_commune_far(db: Any, world: TransportWorld) -> Any:
     db.add(commune)
     db.commit()
     return commune
+
+
+def test_cancelling_a_session_takes_its_passengers_out_of_the_rounds(
+    client: Any,
+    login: Any,
+    transport_app: Any,
+    transport_world: TransportWorld,
+    make_booking: Callable[..., Any],
+    make_session: Callable[..., Any],
+    make_user: Callable[..., Any],
+    db: Any,
+    now: dt.datetime,
+) -> None:
+    from scheduling.models import Role
+
+    world = transport_world
+    # A second session the same afternoon, whose passenger shares the rounds.
+    other = make_session(
+        venue=world.venue,
+        starts_at=dt.datetime.combine(world.day, dt.time(14, 30)),
+        ends_at=dt.datetime.combine(world.day, dt.time(16)),
+    )
+    other_id = other.id
+    stays = make_booking(other, person=world.persons[3], transport_out=True).id
+    published = _publish(transport_app, world, make_booking, db, now)
+    animator = make_user(role=Role.animator, password=transport_fixtures.PASSWORD)
+    session_id = world.session.id
+    _sign_in(client, db, animator)
+    response = post(client, f"/animation/seances/{session_id}/annuler", {"reason": "Salle inondée"})
+    assert response.status_code == 302
+    stops = read(db, select(RoundStop).join(Round))
+    assert {s.booking_id for s in stops} == {stays}
+    after = _promises(db, published["centre_id"])
+    _kept(published["promises"], after)
+    day = read(db, select(TransportDay))[0]
+    assert any(c.startswith("Annulation de ") for c in day.summary["changes"])
+    assert other_id

@@ -22,6 +22,7 @@ from webapp.auth import centre_now, current_centre_id
 from webapp.db import get_db
 from webapp.forms import ConfirmForm
 from webapp.mail import send_notifications
+from webapp.transport import hooks as transport_hooks
 
 
 @bp.route("/seances/<int:session_id>/annuler", methods=["GET", "POST"])
@@ -35,6 +36,7 @@ def cancel(session_id: int) -> str | Response:
             db, actor=actor(), now=centre_now(), session_id=s.id, reason=form.reason.data or ""
         )
         if change.ok:
+            transport_hooks.after_session_cancelled(db, change.affected)
             send_notifications(change.notifications)
             mailed = {
                 n.person_id for n in change.notifications if n.channel is NotificationChannel.email

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from scheduling.booking import default_pickup_address
 from scheduling.models import Booking, Commune, Role
 from scheduling.transport import (
     find_day,
@@ -29,10 +30,11 @@ from scheduling.transport import (
 from scheduling.transport_models import JobStatus, Leg, Round, StopKind
 from webapp.auth import centre_now, current_centre_id, get_in_centre, role_required
 from webapp.db import get_db
+from webapp.geocoding import save_typed_coordinates
 from webapp.jobs import enqueue_build
 from webapp.mail import send_notifications
 from webapp.transport import bp
-from webapp.transport.forms import DayForm, MoveForm
+from webapp.transport.forms import CoordinatesForm, DayForm, MoveForm
 from webapp.transport.svg import MapPoint, round_map
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,7 +85,10 @@ class StopRow:
 @bp.get("/jour/<day>")
 @coordinators_only
 def show_day(day: str) -> str:
-    date = _parse_day(day)
+    return _render_day(_parse_day(day))
+
+
+def _render_day(date: dt.date, coordinates: CoordinatesForm | None = None) -> str:
     db = get_db()
     centre_id = current_centre_id()
     row = find_day(db, centre_id, date)
@@ -107,6 +112,7 @@ def show_day(day: str) -> str:
         pins=pins_of(row) if row is not None else {},
         form=DayForm(data={"date": date}),
         move_form=MoveForm(),
+        coordinates=coordinates,
         previous=(date - dt.timedelta(days=1)).isoformat(),
         following=(date + dt.timedelta(days=1)).isoformat(),
     )
@@ -194,6 +200,36 @@ def pin(day: str) -> Response:
     db.commit()
     enqueue_build(current_app._get_current_object(), centre_id, date)  # type: ignore[attr-defined]
     flash("Le passager est placé ; les tournées sont recalculées autour de ce choix.", "success")
+    return redirect(url_for("transport.show_day", day=date.isoformat()))
+
+
+@bp.post("/jour/<day>/coordonnees")
+@coordinators_only
+def locate(day: str) -> str | Response:
+    """Coordinates read on a map for an address the address service could not find."""
+    date = _parse_day(day)
+    form = CoordinatesForm()
+    if not form.booking_id.data:
+        abort(404)
+    booking = get_in_centre(Booking, form.booking_id.data)
+    if booking.session.starts_at.date() != date:
+        abort(404)
+    if not form.validate_on_submit():
+        return _render_day(date, form)
+    address = booking.pickup_address.strip() or default_pickup_address(booking.person)
+    save_typed_coordinates(
+        get_db(),
+        booking.centre_id,
+        address,
+        float(form.lat.data),
+        float(form.lon.data),
+        centre_now(),
+    )
+    flash(
+        f"Coordonnées enregistrées pour {address}. "
+        "Reconstruisez les tournées pour en tenir compte.",
+        "success",
+    )
     return redirect(url_for("transport.show_day", day=date.isoformat()))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,12 +23,29 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from scheduling.models import VehicleKind
 from webapp.forms import NavetteForm, int_choice
 
 WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+class FrenchDecimalField(DecimalField):  # type: ignore[misc]
+    """A decimal typed the French way (« 44,8368 ») or the English way (« 44.8368 »)."""
+
+    widget = TextInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("places", None)
+        kwargs.setdefault("render_kw", {"inputmode": "decimal"})
+        kwargs.setdefault("invalid_value_message", "Indiquez un nombre, par exemple 44,8368.")
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist:
+            valuelist = [str(valuelist[0]).strip().replace(",", ".")]
+        super().process_formdata(valuelist)
 
 
 class DayForm(NavetteForm):
@@ -77,19 +96,17 @@ class VehicleForm(_HoursMixin, NavetteForm):
         "Adresse du dépôt (départ et retour)",
         validators=[DataRequired("Indiquez où le véhicule part et revient."), Length(max=300)],
     )
-    depot_lat = DecimalField(
+    depot_lat = FrenchDecimalField(
         "Latitude du dépôt",
         description="En degrés décimaux, par exemple 44,8519 (lue sur une carte).",
-        places=None,
         validators=[
             InputRequired("Indiquez la latitude du dépôt."),
             NumberRange(41, 52, "Une latitude en France est entre 41 et 52."),
         ],
     )
-    depot_lon = DecimalField(
+    depot_lon = FrenchDecimalField(
         "Longitude du dépôt",
         description="En degrés décimaux, par exemple 0,4834.",
-        places=None,
         validators=[
             InputRequired("Indiquez la longitude du dépôt."),
             NumberRange(-6, 10, "Une longitude en France est entre -6 et 10."),
@@ -141,3 +158,23 @@ class MoveForm(NavetteForm):
     booking_id = IntegerField(validators=[InputRequired()])
     leg = SelectField(choices=[SelectChoice("outbound", "Aller"), SelectChoice("return", "Retour")])
     vehicle_id = SelectField("Véhicule", coerce=int_choice, validators=[Optional()])
+
+
+class CoordinatesForm(NavetteForm):
+    """Coordinates the coordinator reads on a map for an address the service could not find."""
+
+    booking_id = IntegerField(validators=[InputRequired()])
+    lat = FrenchDecimalField(
+        "Latitude",
+        validators=[
+            InputRequired("Indiquez la latitude, par exemple 44,8368."),
+            NumberRange(41, 52, "Une latitude en France est entre 41 et 52."),
+        ],
+    )
+    lon = FrenchDecimalField(
+        "Longitude",
+        validators=[
+            InputRequired("Indiquez la longitude, par exemple 0,7378."),
+            NumberRange(-6, 10, "Une longitude en France est entre -6 et 10."),
+        ],
+    )

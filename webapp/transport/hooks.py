@@ -61,7 +61,7 @@ def after_cancelled(db: Session, outcome: CancellationOutcome) -> list[str]:
     if outcome.cancelled is None:
         return []
     replanned = replan_without(
-        db, outcome.cancelled, geocoder_for(), centre_now(), time_limit=_time_limit()
+        db, [outcome.cancelled], geocoder_for(), centre_now(), time_limit=_time_limit()
     )
     _send(replanned.notifications)
     warnings = []
@@ -70,6 +70,13 @@ def after_cancelled(db: Session, outcome: CancellationOutcome) -> list[str]:
         if warning:
             warnings.append(warning)
     return warnings
+
+
+def after_session_cancelled(db: Session, cancelled: Sequence[Booking]) -> None:
+    """A cancelled session's passengers leave the rounds (their carers were already told)."""
+    with_rides = [b for b in cancelled if b.needs_transport]
+    outcome = replan_without(db, with_rides, geocoder_for(), centre_now(), time_limit=_time_limit())
+    _send(outcome.notifications)
 
 
 def pickup_lines(db: Session, booking: Booking) -> list[str]:
