@@ -8,6 +8,7 @@ here ever reaches the internet unless a deployment asks for the BAN geocoder.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,10 +35,17 @@ class GeocoderUnavailable(Exception):
 class BanGeocoder:
     """geopy's adapter for France's Base Adresse Nationale (api-adresse.data.gouv.fr)."""
 
-    def __init__(self, timeout: float = BAN_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        timeout: float = BAN_TIMEOUT_SECONDS,
+        domain: str = "api-adresse.data.gouv.fr",
+        scheme: str = "https",
+    ) -> None:
         from geopy.geocoders import BANFrance
 
-        self._geocoder = BANFrance(timeout=timeout)
+        self._geocoder = BANFrance(
+            domain=domain, scheme=scheme, timeout=timeout, user_agent="navette"
+        )
 
     def locate(self, address: str) -> tuple[float, float] | None:
         from geopy.exc import GeopyError
@@ -59,9 +67,10 @@ class OfflineGeocoder:
 
 
 def geocoder_for(app: Flask | None = None) -> Geocoder:
-    """The app's geocoder: a test may put one in `GEOCODER`; "ban" (default) or "offline"."""
+    """The app's geocoder: `GEOCODER` (or NAVETTE_GEOCODER): "ban" (default) or "offline"; a
+    test may put a geocoder object there instead."""
     app = app or current_app
-    configured = app.config.get("GEOCODER", "ban")
+    configured = app.config.get("GEOCODER") or os.environ.get("NAVETTE_GEOCODER", "ban")
     if not isinstance(configured, str):
         return configured  # type: ignore[no-any-return]
     if configured == "offline":

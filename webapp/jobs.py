@@ -51,15 +51,16 @@ def make_queue(url: str, *, name: str = "navette", instance_path: str = "instanc
     """A huey queue for `url` with the build task registered on it."""
     huey: Huey
     if url.startswith(("redis://", "rediss://", "unix://")):
-        huey = RedisHuey(name, url=url)
+        huey = RedisHuey(name, url=url, results=False)
         embedded = os.environ.get("NAVETTE_EMBEDDED_WORKER", "") in ("1", "true", "yes")
     elif url == "memory":
-        huey, embedded = MemoryHuey(name), True
+        huey, embedded = MemoryHuey(name, results=False), True
     else:
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
         filename = path or str(Path(instance_path) / "navette-jobs.sqlite3")
         Path(filename).parent.mkdir(parents=True, exist_ok=True)
-        huey, embedded = SqliteHuey(name, filename=filename), True
+        huey, embedded = SqliteHuey(name, filename=filename, results=False), True
+    # The result lives on the TransportDay row: huey need not keep it.
     build = huey.task(name="navette.build_rounds")(_build_rounds_task)
     return Queue(huey=huey, build=build, embedded=embedded)
 
