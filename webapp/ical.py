@@ -39,6 +39,7 @@ from scheduling.models import (
 from scheduling.notifications import format_time
 from scheduling.sessions import rrule_text
 from scheduling.transport_models import Leg, Round, StopKind
+from webapp.fr import with_town
 
 PRODID = "-//Navette//Centre de ressources territorial//FR"
 CANCELLED_KEPT_DAYS = 30
@@ -236,10 +237,7 @@ class _Writer:
         return event
 
     def place(self, event: Event, venue: Venue) -> None:
-        event.text(
-            "LOCATION",
-            f"{venue.name}, {venue.address}, {venue.commune.postcode} {venue.commune.name}",
-        )
+        event.text("LOCATION", f"{venue.name}, {with_town(venue.address, venue.commune)}")
         event.value("GEO", f"{venue.lat};{venue.lon}")
 
     def calendar(self, name: str, events: Iterable[Event]) -> Feed:

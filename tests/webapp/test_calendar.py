@@ -373,3 +373,17 @@ def test_last_modified_moves_when_bytes_change_without_a_dtstamp(client, world, 
     assert renamed.last_modified > first.last_modified
     later = {"If-Modified-Since": renamed.headers["Last-Modified"]}
     assert client.get(url, headers=later).status_code == 304
+
+
+def test_location_names_the_town_once_when_the_address_already_has_it(
+    client, world, make_session, make_venue
+):
+    # The demo and most typed addresses already end with the postcode and town.
+    hall = make_venue(
+        name="Salle polyvalente", commune=world.commune, address="Place du 8 mai, 24150 Lalinde"
+    )
+    session = make_session(venue=hall)
+
+    ics = feed(client, f"/centres/{world.centre.slug}/agenda.ics").data
+    event = by_uid(ics)[f"session-{session.id}@{world.centre.slug}.navette"][0]
+    assert str(event["LOCATION"]) == "Salle polyvalente, Place du 8 mai, 24150 Lalinde"
