@@ -57,7 +57,14 @@ def test_only_coordinators_reach_the_transport_pages(
     user = make_user(role=role, password=transport_fixtures.PASSWORD)
     day = world.day.isoformat()
     login(user)
-    for url in (f"/transport/jour/{day}", "/transport/vehicules", "/transport/chauffeurs"):
+    urls = (
+        f"/transport/jour/{day}",
+        "/transport/vehicules",
+        "/transport/vehicules/nouveau",
+        "/transport/chauffeurs",
+        "/transport/reglages",
+    )
+    for url in urls:
         assert client.get(url).status_code == 403
     assert post(client, f"/transport/jour/{day}/construire").status_code == 403
     assert post(client, f"/transport/jour/{day}/publier").status_code == 403
@@ -318,3 +325,40 @@ def test_coordinates_typed_for_an_address_not_found_are_used_at_the_next_build(
     pickup = next(s for s in stops if s.kind is StopKind.pickup)
     assert (pickup.lat, pickup.lon) == (44.8512, 0.6601)
     assert fake_geocoder.asked == ["Lieu-dit Inconnu"]  # asked once, then typed by hand
+
+
+def test_the_coordinator_sets_the_max_ride_rule_used_by_the_next_build(
+    client: Any, login: Any, world: TransportWorld, db: Any
+) -> None:
+    login(world.coordinator)
+    page = client.get("/transport/reglages")
+    assert page.status_code == 200 and 'value="30"' in page.get_data(as_text=True)
+    values = {
+        "outbound_earliest_min": "40",
+        "outbound_latest_min": "45",  # later than the earliest: refused
+        "return_latest_min": "20",
+        "boarding_walks_min": "2",
+        "boarding_walker_min": "5",
+        "boarding_wheelchair_min": "10",
+        "alighting_min": "2",
+        "max_ride_floor_min": "35",
+        "max_ride_factor": "1,8",
+        "max_ride_cap_min": "75",
+        "promise_window_min": "20",
+        "speed_kmh": "40",
+        "circuity": "1,4",
+        "osrm_url": "",
+        "solver_time_limit_s": "3",
+    }
+    bad = post(client, "/transport/reglages", values)
+    assert bad.status_code == 200
+    assert "L'arrivée au plus tard doit être plus proche du début." in text_of(bad)
+    assert 'value="1,8"' in bad.get_data(as_text=True)
+    values["outbound_latest_min"] = "10"
+    assert post(client, "/transport/reglages", values).status_code == 302
+    from scheduling.transport_models import TransportSettings
+
+    [settings] = read(db, select(TransportSettings))
+    assert settings.max_ride(10) == 35 and settings.max_ride(30) == 54
+    assert settings.max_ride(60) == 75
+    assert (settings.promise_window_min, settings.circuity, settings.osrm_url) == (20, 1.4, None)

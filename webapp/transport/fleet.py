@@ -1,6 +1,9 @@
-"""Vehicles (seats, wheelchair places, depot, hours) and drivers (days and hours of work)."""
+"""Vehicles (seats, wheelchair places, depot, hours), drivers (days and hours of work) and the
+centre's transport rules (windows, boarding times, maximum ride, promise, travel model)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from flask import flash, redirect, render_template, url_for
 from sqlalchemy import select
@@ -8,12 +11,12 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from scheduling.models import Driver, Role, User, Vehicle, VehicleKind
-from scheduling.transport import day_drivers, vehicles_of
+from scheduling.transport import day_drivers, transport_settings, vehicles_of
 from webapp.auth import current_centre_id, get_in_centre
 from webapp.db import get_db
 from webapp.transport import bp
 from webapp.transport.day import coordinators_only
-from webapp.transport.forms import WEEKDAY_NAMES, DriverForm, VehicleForm
+from webapp.transport.forms import WEEKDAY_NAMES, DriverForm, SettingsForm, VehicleForm
 
 # --- vehicles --------------------------------------------------------------------------------
 
@@ -119,3 +122,39 @@ def _driver_form(driver: Driver | None) -> str | Response:
         driver=driver,
         no_account=len(form.user_id.choices) == 1,
     )
+
+
+# --- the centre's transport rules ------------------------------------------------------------
+
+SETTING_FIELDS = (
+    "outbound_earliest_min",
+    "outbound_latest_min",
+    "return_latest_min",
+    "boarding_walks_min",
+    "boarding_walker_min",
+    "boarding_wheelchair_min",
+    "alighting_min",
+    "max_ride_floor_min",
+    "max_ride_factor",
+    "max_ride_cap_min",
+    "promise_window_min",
+    "speed_kmh",
+    "circuity",
+    "solver_time_limit_s",
+)
+
+
+@bp.route("/reglages", methods=["GET", "POST"])
+@coordinators_only
+def edit_settings() -> str | Response:
+    settings = transport_settings(get_db(), current_centre_id())
+    form = SettingsForm(obj=settings)
+    if form.validate_on_submit():
+        for name in SETTING_FIELDS:
+            value = form[name].data
+            setattr(settings, name, float(value) if isinstance(value, Decimal) else value)
+        settings.osrm_url = (form.osrm_url.data or "").strip() or None
+        get_db().flush()
+        flash("Règles du transport enregistrées : elles servent dès le prochain calcul.", "success")
+        return redirect(url_for("transport.edit_settings"))
+    return render_template("transport/settings.html", form=form)

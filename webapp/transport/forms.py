@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
+    URL,
     DataRequired,
     InputRequired,
     Length,
@@ -178,3 +179,92 @@ class CoordinatesForm(NavetteForm):
             NumberRange(-6, 10, "Une longitude en France est entre -6 et 10."),
         ],
     )
+
+
+def _minutes(label: str, low: int, high: int, description: str = "") -> IntegerField:
+    return IntegerField(
+        label,
+        description=description,
+        validators=[
+            InputRequired("Indiquez un nombre de minutes."),
+            NumberRange(low, high, f"Indiquez un nombre entre {low} et {high}."),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+
+
+class SettingsForm(NavetteForm):
+    """The centre's transport rules (TransportSettings)."""
+
+    outbound_earliest_min = _minutes(
+        "Arrivée au plus tôt (minutes avant le début)", 5, 120, "Par défaut 30."
+    )
+    outbound_latest_min = _minutes(
+        "Arrivée au plus tard (minutes avant le début)", 0, 60, "Par défaut 5."
+    )
+    return_latest_min = _minutes(
+        "Départ du retour au plus tard (minutes après la fin)", 5, 90, "Par défaut 20."
+    )
+    boarding_walks_min = _minutes("Montée : personne qui marche seule", 0, 30)
+    boarding_walker_min = _minutes("Montée : personne avec un déambulateur", 0, 30)
+    boarding_wheelchair_min = _minutes("Montée : personne en fauteuil roulant", 0, 45)
+    alighting_min = _minutes("Descente (toute personne)", 0, 30)
+    max_ride_floor_min = _minutes(
+        "Trajet maximal : au moins (minutes)",
+        10,
+        180,
+        "Le trajet permis est le plus long de ce minimum et du trajet direct "
+        "multiplié par le facteur ci-dessous, sans dépasser le plafond.",
+    )
+    max_ride_factor = FrenchDecimalField(
+        "Trajet maximal : facteur du trajet direct",
+        validators=[
+            InputRequired("Indiquez un facteur, par exemple 1,5."),
+            NumberRange(1, 4, "Indiquez un facteur entre 1 et 4."),
+        ],
+    )
+    max_ride_cap_min = _minutes("Trajet maximal : plafond (minutes)", 15, 240)
+    promise_window_min = _minutes(
+        "Largeur de l'heure de passage promise (minutes)", 5, 60, "Par défaut 15."
+    )
+    speed_kmh = FrenchDecimalField(
+        "Vitesse moyenne (km/h)",
+        validators=[
+            InputRequired("Indiquez une vitesse."),
+            NumberRange(10, 110, "Indiquez une vitesse entre 10 et 110 km/h."),
+        ],
+    )
+    circuity = FrenchDecimalField(
+        "Détour des routes (facteur sur la distance à vol d'oiseau)",
+        validators=[
+            InputRequired("Indiquez un facteur, par exemple 1,3."),
+            NumberRange(1, 3, "Indiquez un facteur entre 1 et 3."),
+        ],
+    )
+    osrm_url = StringField(
+        "Serveur OSRM du centre (facultatif)",
+        description="Par exemple http://osrm.local:5000. Vide : distances estimées, sans réseau.",
+        validators=[
+            Optional(),
+            Length(max=300),
+            URL(require_tld=False, message="Adresse web invalide."),
+        ],
+    )
+    solver_time_limit_s = IntegerField(
+        "Durée maximale du calcul (secondes)",
+        validators=[
+            InputRequired("Indiquez un nombre de secondes."),
+            NumberRange(1, 300, "Indiquez un nombre entre 1 et 300."),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+
+    def validate_outbound_latest_min(self, field: IntegerField) -> None:
+        earliest = self.outbound_earliest_min.data
+        if earliest is not None and field.data is not None and field.data >= earliest:
+            raise ValidationError("L'arrivée au plus tard doit être plus proche du début.")
+
+    def validate_max_ride_cap_min(self, field: IntegerField) -> None:
+        floor = self.max_ride_floor_min.data
+        if floor is not None and field.data is not None and field.data < floor:
+            raise ValidationError("Le plafond ne peut pas être plus petit que le minimum.")
