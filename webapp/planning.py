@@ -138,6 +138,7 @@ class Built:
     problem: Problem
     points: dict[str, Point]  # location id -> point
     refused: tuple[Unserved, ...]  # rides no vehicle can ever take, with the reason
+    notes: tuple[str, ...] = ()  # what the coordinator should know about this build
 
 
 def build_problem(rides: DayRides, *, progress: Progress | None = None) -> Built:
@@ -159,7 +160,8 @@ def build_problem(rides: DayRides, *, progress: Progress | None = None) -> Built
         points.setdefault(_place_id(ride.pickup), ride.pickup)
         points.setdefault(_place_id(ride.dropoff), ride.dropoff)
     locations = [Location(id=key, lat=p.lat, lon=p.lon) for key, p in points.items()]
-    travel = _travel(settings, locations, say)
+    notes: list[str] = []
+    travel = _travel(settings, locations, say, notes)
     vehicles = tuple(_routing_vehicle(v, keep) for v in rides.vehicles)
     without_requests = Problem(f"navette-{rides.day}", travel, tuple(locations), vehicles, ())
     _, durations = travel_matrices(without_requests)
@@ -170,17 +172,21 @@ def build_problem(rides: DayRides, *, progress: Progress | None = None) -> Built
 
     requests = tuple(_routing_request(ride, direct(ride), settings) for ride in keep)
     problem = replace(without_requests, requests=requests)
-    return Built(problem=problem, points=points, refused=tuple(refused))
+    return Built(problem=problem, points=points, refused=tuple(refused), notes=tuple(notes))
 
 
-def _travel(settings: TransportSettings, locations: list[Location], say: Progress) -> Travel:
+def _travel(
+    settings: TransportSettings, locations: list[Location], say: Progress, notes: list[str]
+) -> Travel:
     if settings.osrm_url:
         try:
             say("Temps de trajet demandés au serveur OSRM")
             return OsrmTable(settings.osrm_url, timeout=OSRM_TIMEOUT_SECONDS).travel(locations)
         except OsrmError as error:
-            # The coordinator still gets rounds; the message says they rest on estimates.
-            say(f"{error} — distances estimées à vol d'oiseau à la place")
+            # The coordinator still gets rounds; the note says they rest on estimates.
+            note = f"{error} : distances et temps estimés à vol d'oiseau pour ce calcul."
+            notes.append(note)
+            say(note)
     return Travel(kind="geodesic", speed_kmh=settings.speed_kmh, circuity=settings.circuity)
 
 
@@ -269,7 +275,12 @@ def to_plan(built: Built, solution: Solution, rides: DayRides) -> Plan:
     for item in solution.unserved:
         booking_id, leg = parse_request_id(item.request)
         unserved.append(Unserved(booking_id, leg, item.reason))
-    return Plan(rounds=tuple(rounds), unserved=tuple(unserved), unlocated=tuple(rides.unlocated))
+    return Plan(
+        rounds=tuple(rounds),
+        unserved=tuple(unserved),
+        unlocated=tuple(rides.unlocated),
+        notes=built.notes,
+    )
 
 
 def _planned_stop(stop: Stop, built: Built) -> PlannedStop:

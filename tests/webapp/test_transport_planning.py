@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import socket
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -255,3 +259,74 @@ def test_the_solution_passes_the_independent_check(
     solution = solve(built.problem, time_limit=TIME_LIMIT)
     assert check(built.problem, solution) == []
     assert solution.unserved == ()
+
+
+class _OsrmStandIn(BaseHTTPRequestHandler):
+    """Answers OSRM's table service with 1 km and 2 minutes between any two places."""
+
+    def do_GET(self) -> None:
+        places = self.path.split("/table/v1/driving/")[1].split("?")[0].split(";")
+        size = len(places)
+        table = {
+            "code": "Ok",
+            "distances": [[0 if i == j else 1000 for j in range(size)] for i in range(size)],
+            "durations": [[0 if i == j else 120 for j in range(size)] for i in range(size)],
+        }
+        data = json.dumps(table).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_an_osrm_server_gives_the_travel_times_when_the_centre_has_one(
+    transport_app: Any,
+    transport_world: TransportWorld,
+    make_booking: Callable[..., Any],
+    fake_geocoder: FakeGeocoder,
+    db: Any,
+    now: dt.datetime,
+) -> None:
+    world = transport_world
+    _book(make_booking, world, world.persons[0])
+    server = HTTPServer(("127.0.0.1", 0), _OsrmStandIn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        from scheduling.transport import transport_settings
+
+        transport_settings(db, world.centre.id).osrm_url = f"http://127.0.0.1:{server.server_port}"
+        db.commit()
+        with transport_app.app_context(), session_scope(transport_app) as session:
+            day = get_or_create_day(session, world.centre.id, world.day)
+            built = build_problem(gather(session, day, fake_geocoder, now))
+    finally:
+        server.shutdown()
+    assert built.problem.travel.kind == "matrix"
+    assert built.problem.travel.durations is not None
+    assert built.problem.travel.durations[0][1] == 2.0  # 120 s from the server, in minutes
+    assert built.notes == ()
+
+
+def test_an_unreachable_osrm_server_falls_back_to_estimates_and_says_so(
+    transport_app: Any, transport_world: TransportWorld, make_booking: Callable[..., Any], db: Any
+) -> None:
+    world = transport_world
+    _book(make_booking, world, world.persons[0])
+    from scheduling.transport import transport_settings
+
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    transport_settings(db, world.centre.id).osrm_url = f"http://127.0.0.1:{port}"
+    centre_id = world.centre.id
+    db.commit()
+    summary = run_build(transport_app, centre_id, world.day, None, TIME_LIMIT)
+    assert summary["passengers"] == 1
+    assert len(summary["notes"]) == 1
+    assert "OSRM injoignable" in summary["notes"][0]
+    assert "estimés à vol d'oiseau" in summary["notes"][0]
