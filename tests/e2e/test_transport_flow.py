@@ -189,3 +189,22 @@ def test_build_publish_promise_and_replan_on_cancellation(
         expect(tables.nth(index)).not_to_contain_text("André Delpech")
     check_accessibility(page)
     screenshot(page, "transport-jour-apres-annulation")
+
+
+def test_fleet_and_rules_pages_are_accessible(page: Page, demo_site: dict[str, Any]) -> None:
+    base = demo_site["base"]
+    _sign_in(page, base, "coordination")
+    page.goto(base + "/transport/vehicules")
+    expect(page.locator("table")).to_contain_text("Minibus 9 places")
+    check_accessibility(page)
+    page.get_by_role("link", name="Modifier : Minibus 9 places").click()
+    page.get_by_label("Places assises (hors chauffeur)").fill("")
+    page.get_by_role("button", name="Enregistrer le véhicule").click()
+    expect(page.locator(".error-summary")).to_contain_text("Indiquez le nombre de places assises.")
+    check_accessibility(page)
+    page.goto(base + "/transport/chauffeurs")
+    expect(page.locator("table")).to_contain_text("lundi, mardi, mercredi, jeudi, vendredi")
+    check_accessibility(page)
+    page.goto(base + "/transport/reglages")
+    expect(page.get_by_label("Trajet maximal : plafond (minutes)")).to_have_value("90")
+    check_accessibility(page)
