@@ -966,7 +966,13 @@ def solve(
     seed: int = 0,
     log: Log | None = None,
 ) -> Solution:
-    """Solve one day; returns a Solution that passes routing.check.check."""
+    """Solve one day; returns a Solution that passes routing.check.check.
+
+    Stops within `time_limit` seconds (all phases). Requests no vehicle can take are in
+    `unserved` with a French reason. When two cores are idle, a second search runs in a forked
+    child process (set `routing.solver._PARALLEL = False` to forbid it, e.g. in a process whose
+    other threads hold locks). `seed` drives every random choice of the search.
+    """
     began = time.monotonic()
     say: Log = log or (lambda _message: None)
     matrices = travel_matrices(problem)
