@@ -16,11 +16,13 @@ throws its result away.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from webapp.geocoding import Geocoder, geocoder_for
 from webapp.planning import gather, solve_rides
 
 POLL_SECONDS = 0.2
-PROGRESS_EVERY_SECONDS = 0.5
+TICK_SECONDS = 1.0
 
 
 @dataclass
@@ -161,7 +163,13 @@ def run_build(
         reporter.limit = limit
         reporter.update(JobStatus.running, 10, f"Calcul des tournées ({limit:g} s au plus)")
         reporter.solving_since = time.monotonic()
-        plan = solve_rides(rides, time_limit=limit, progress=reporter.solver_says)
+        with reporter.ticking():
+            plan = solve_rides(
+                rides,
+                time_limit=limit,
+                progress=reporter.solver_says,
+                separate_process=job_id is not None,  # queued jobs share the web process
+            )
         with session_scope(app) as db:
             row = get_or_create_day(db, centre_id, day)
             if job_id is not None and row.job_id != job_id:
@@ -201,7 +209,7 @@ class _Reporter:
         self.app, self.centre_id, self.day, self.job_id = app, centre_id, day, job_id
         self.limit = 10.0
         self.solving_since: float | None = None
-        self.last = 0.0
+        self.said = "recherche des meilleures tournées"
 
     def update(self, status: JobStatus, progress: int | None, message: str) -> bool:
         """Record progress; False when the day now belongs to another job."""
@@ -210,12 +218,31 @@ class _Reporter:
             if self.job_id is not None and row.job_id not in (None, self.job_id):
                 return False
             mark_job(row, status, progress=progress, message=message)
-            self.last = time.monotonic()
             return True
 
     def solver_says(self, message: str) -> None:
-        if self.job_id is None or time.monotonic() - self.last < PROGRESS_EVERY_SECONDS:
-            return
+        self.said = message
+
+    def _progress(self) -> int:
         elapsed = time.monotonic() - (self.solving_since or time.monotonic())
-        progress = 10 + int(85 * min(1.0, elapsed / max(self.limit, 0.1)))
-        self.update(JobStatus.running, progress, f"Calcul des tournées : {message}")
+        return 10 + int(85 * min(1.0, elapsed / max(self.limit, 0.1)))
+
+    @contextlib.contextmanager
+    def ticking(self) -> Iterator[None]:
+        """While the solver works (it speaks rarely), move the progress bar with the clock."""
+        if self.job_id is None:
+            yield
+            return
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(TICK_SECONDS):
+                self.update(JobStatus.running, self._progress(), f"Calcul : {self.said}")
+
+        ticker = threading.Thread(target=tick, name="navette-progress", daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            ticker.join(timeout=10)

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import multiprocessing
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -297,14 +301,56 @@ def _planned_stop(stop: Stop, built: Built) -> PlannedStop:
 
 
 def solve_rides(
-    rides: DayRides, *, time_limit: float, seed: int = 0, progress: Progress | None = None
+    rides: DayRides,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    progress: Progress | None = None,
+    separate_process: bool = False,
 ) -> Plan:
-    """Build the problem, solve it within `time_limit` seconds, return the plan."""
+    """Build the problem, solve it within `time_limit` seconds, return the plan.
+
+    `separate_process`: solve in a helper process (see `solve_elsewhere`), for callers that
+    share their process with the web server's threads.
+    """
     say = progress or (lambda _m: None)
     built = build_problem(rides, progress=say)
     say(f"{len(built.problem.requests)} trajets à organiser, {len(rides.vehicles)} véhicules")
-    solution = solve(built.problem, time_limit=time_limit, seed=seed, log=say)
+    if separate_process:
+        solution = solve_elsewhere(built.problem, time_limit=time_limit, seed=seed)
+    else:
+        solution = solve(built.problem, time_limit=time_limit, seed=seed, log=say)
     return to_plan(built, solution, rides)
+
+
+_POOL: ProcessPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+# Beyond the time limit, what the helper process may take to start and answer.
+SOLVE_GRACE_SECONDS = 120
+
+
+def solve_elsewhere(problem: Problem, *, time_limit: float, seed: int = 0) -> Solution:
+    """Solve in a long-lived helper process of this process.
+
+    OR-Tools keeps Python's interpreter lock while it searches: solving in a web server's
+    thread would freeze every page (and the progress bar) for the whole search. The helper is
+    spawned once (fresh interpreter, no inherited threads) and reused; a helper that dies
+    raises here, so the caller's job fails and leaves the day as it was.
+    """
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        pool = _POOL
+    try:
+        future = pool.submit(solve, problem, time_limit=time_limit, seed=seed)
+        return future.result(timeout=time_limit + SOLVE_GRACE_SECONDS)
+    except BrokenProcessPool:
+        with _POOL_LOCK:
+            _POOL = None  # the next call starts a new helper
+        raise
 
 
 # --- least disturbance: removing a booking's stops --------------------------------------------
@@ -426,7 +472,7 @@ def fit_booking(
     rides = gather(db, day, geocoder, now, extra_pins=planned)
     wanted = {key for key in planned} | {(booking.id, leg) for leg in _legs(booking)}
     rides.rides = [r for r in rides.rides if (r.booking_id, r.leg) in wanted]
-    plan = solve_rides(rides, time_limit=time_limit)
+    plan = solve_rides(rides, time_limit=time_limit, separate_process=True)
     served = {(s.booking_id, s.leg) for r in plan.rounds for s in r.stops}
     if not wanted <= served:
         reason = _refusal_reason(plan, booking.id)
@@ -526,7 +572,7 @@ def replan_without(
         }
         rides = gather(db, day, geocoder, now, extra_pins=planned)
         rides.rides = [r for r in rides.rides if (r.booking_id, r.leg) in planned]
-        plan = solve_rides(rides, time_limit=time_limit)
+        plan = solve_rides(rides, time_limit=time_limit, separate_process=True)
     summary = dict(day.summary)
     save_plan(db, day, plan, now=now, bookings=rides.bookings)
     day.summary = {**day.summary, **_history(summary)}

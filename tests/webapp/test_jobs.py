@@ -24,10 +24,14 @@ fake_geocoder = transport_fixtures.fake_geocoder
 REDIS_URL = os.environ.get("NAVETTE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-def _wait_for_job(db: Any, centre_id: int, seconds: float = 30) -> TransportDay:
+def _wait_for_job(
+    db: Any, centre_id: int, seconds: float = 30, seen: list[tuple[str, int]] | None = None
+) -> TransportDay:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         days = read(db, select(TransportDay).where(TransportDay.centre_id == centre_id))
+        if days and seen is not None:
+            seen.append((days[0].job_status.value, days[0].job_progress))
         if days and days[0].job_status in (JobStatus.done, JobStatus.failed):
             return days[0]
         time.sleep(0.1)
@@ -55,9 +59,10 @@ def test_the_embedded_queue_builds_the_day_in_a_worker_thread(
     booking_ids = _book_everyone(transport_world, make_booking)
     centre_id = transport_world.centre.id
     db.commit()
+    seen: list[tuple[str, int]] = []
     try:
-        enqueue_build(app, centre_id, transport_world.day, time_limit=1)
-        day = _wait_for_job(db, centre_id)
+        enqueue_build(app, centre_id, transport_world.day, time_limit=2)
+        day = _wait_for_job(db, centre_id, seen=seen)
     finally:
         queue: Queue = app.extensions["navette_queue"]
         assert queue.worker is not None and queue.worker.name == "navette-jobs"
@@ -65,6 +70,8 @@ def test_the_embedded_queue_builds_the_day_in_a_worker_thread(
     assert day.job_status is JobStatus.done, day.job_message
     assert day.job_progress == 100
     assert "passager" in day.job_message
+    # The bar moved while the solver worked, not only at the start and the end.
+    assert any(status == "running" and 10 < progress < 100 for status, progress in seen), seen
     stops = read(db, select(RoundStop).join(Round).where(Round.centre_id == centre_id))
     assert {s.booking_id for s in stops} == set(booking_ids)
 
