@@ -77,7 +77,11 @@ def _kept(before: dict[Any, Any], after: dict[Any, Any]) -> None:
 
 
 def test_a_late_booking_that_fits_is_added_with_its_own_promise_and_others_kept(
-    client: Any, login: Any, transport_world: TransportWorld, published: dict[str, Any], db: Any
+    client: Any,
+    transport_world: TransportWorld,
+    published: dict[str, Any],
+    db: Any,
+    smtp_sink: Any,
 ) -> None:
     world = transport_world
     newcomer = world.persons[3]
@@ -107,6 +111,14 @@ def test_a_late_booking_that_fits_is_added_with_its_own_promise_and_others_kept(
     assert "Aller : prise en charge entre" in page
     day = read(db, select(TransportDay))[0]
     assert any("ajouté(e) aux tournées" in c for c in day.summary["changes"])
+    # The confirmation e-mail carries the promised windows too.
+    confirmations = [
+        m.get_body(("plain",)).get_content()
+        for m in smtp_sink.to("marie@example.org")
+        if "Réservation confirmée" in str(m["Subject"])
+    ]
+    assert confirmations
+    assert all("Aller : prise en charge entre" in body for body in confirmations)
 
 
 def test_a_late_booking_that_would_break_a_promise_gets_the_seat_without_transport(
