@@ -227,9 +227,7 @@ class RoundStop(Base):
     promised_from: Mapped[dt.datetime | None] = mapped_column(DateTime)
     promised_to: Mapped[dt.datetime | None] = mapped_column(DateTime)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[StopStatus] = mapped_column(
-        _enum_column(StopStatus), default=StopStatus.planned
-    )
+    status: Mapped[StopStatus] = mapped_column(_enum_column(StopStatus), default=StopStatus.planned)
     marked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
