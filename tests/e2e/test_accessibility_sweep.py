@@ -140,7 +140,7 @@ def world(e2e_db_url: str) -> Iterator[World]:
         helped = Person(
             centre_id=centre.id,
             first_name="Odette",
-            last_name="Lafon",
+            last_name="Fargues",  # not "Lafon": the animator flow registers a new Lafon
             phone="05 53 61 00 09",
             address="8 avenue de la Gare",
             commune_id=jeanne.commune_id,
@@ -149,7 +149,7 @@ def world(e2e_db_url: str) -> Iterator[World]:
         )
         db.add(helped)
         users = {
-            "a11y.aidante": (Role.carer, "Hélène Lafon"),
+            "a11y.aidante": (Role.carer, "Hélène Fargues"),
             "a11y.coordination": (Role.coordinator, "Paul Coordinateur"),
             "a11y.chauffeur": (Role.driver, "Luc Chauffeur"),
             "a11y.admin": (Role.admin, "Anne Administratrice"),
