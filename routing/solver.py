@@ -482,15 +482,19 @@ def improve(
     stats = {"slice": [0, 0], "routes": [0, 0]}
     times: dict[int, list[float]] = {}
     rounds = 0
+    sweep = rng.randrange(1000)
+    turn = rng.randrange(1000)
     while time.monotonic() < deadline - 0.05:
         rounds += 1
         if _MAX_ROUNDS is not None and rounds > _MAX_ROUNDS:
             break
         kind = "slice" if rng.random() < _SLICE_SHARE else "routes"
         if kind == "slice":
-            candidate = _time_slice_move(root, routes, times, rng, deadline, settings)
+            sweep += 1
+            candidate = _time_slice_move(root, routes, times, rng, deadline, settings, sweep)
         else:
-            candidate = _route_group_move(root, routes, rng, group_size, deadline, settings)
+            turn += 1
+            candidate = _route_group_move(root, routes, rng, group_size, deadline, settings, turn)
         stats[kind][0] += 1
         if candidate is None:
             continue
@@ -517,8 +521,9 @@ def _route_group_move(
     group_size: int,
     deadline: float,
     settings: LnsSettings,
+    turn: int,
 ) -> tuple[list[list[int]], list[int]] | None:
-    group = _related_routes(root, routes, rng, group_size)
+    group = _related_routes(root, routes, rng, group_size, turn)
     in_group = set(group)
     request_ids = sorted(node // 2 for v in group for node in routes[v] if node % 2 == 0)
     placed = {node // 2 for nodes in routes for node in nodes}
@@ -552,8 +557,9 @@ def _time_slice_move(
     rng: random.Random,
     deadline: float,
     settings: LnsSettings,
+    sweep: int,
 ) -> tuple[list[list[int]], list[int]] | None:
-    """Re-solve the requests served in a random slice of the day, on the vehicles around."""
+    """Re-solve the requests served in a slice of the day, on the vehicles around."""
     vehicles = range(len(routes))
     for v in vehicles:
         if v not in times:
@@ -570,7 +576,10 @@ def _time_slice_move(
     if not pickups:
         return None
     size = min(len(pickups), settings.slice_requests)
-    first = rng.randrange(len(pickups) - size + 1)
+    choices = len(pickups) - size + 1
+    # Sweep the day in half-overlapping slices from a random start, so that a search of few
+    # rounds still visits every part of the day (measured better than random slices).
+    first = (sweep * max(1, size // 2)) % choices if _SWEEP else rng.randrange(choices)
     low, high = pickups[first][0], pickups[first + size - 1][0]
     cuts: list[tuple[int, int]] = []
     request_ids: list[int] = []
@@ -699,6 +708,8 @@ def _window_overlaps(request: Request, low: float, high: float) -> bool:
 
 
 _SHUFFLE = False
+_SWEEP = True
+_SWEEP_ROUTES = True
 _SUB_DESCEND = True
 # Solutions (accepted moves) per sub-problem: a work limit, so that a round does the same work
 # on a fast or a busy machine (the time limit is only a safety net).
@@ -723,12 +734,16 @@ _SLICE_SPARE_VEHICLES = 4
 
 
 def _related_routes(
-    root: Instance, routes: Sequence[Sequence[int]], rng: random.Random, group_size: int
+    root: Instance,
+    routes: Sequence[Sequence[int]],
+    rng: random.Random,
+    group_size: int,
+    turn: int,
 ) -> list[int]:
-    """A random vehicle and its `group_size - 1` closest routes (stops near in space)."""
+    """A vehicle (each in turn) and its `group_size - 1` closest routes (stops near in space)."""
     vehicles = list(range(len(routes)))
-    used = [v for v in vehicles if routes[v]]
-    seed = rng.choice(used or vehicles)
+    used = [v for v in vehicles if routes[v]] or vehicles
+    seed = used[turn % len(used)] if _SWEEP_ROUTES else rng.choice(used)
     if not routes[seed]:
         return rng.sample(vehicles, group_size)
     mine = root.loc[list(routes[seed])]
