@@ -107,7 +107,7 @@ class Sweep:
             + "\n".join(self.problems)
             + f"\nPages visitées :\n  {pages}"
             + (
-                "\nMêmes pages déjà vérifiées pour un autre rôle du personnel : "
+                "\nMêmes pages déjà vérifiées pour un autre rôle : "
                 + ", ".join(self.already_checked)
                 if self.already_checked
                 else ""
@@ -314,7 +314,7 @@ def _send_empty_form(page: Page, path: str, sweep: Sweep) -> None:
 
 
 def _sweep(page: Page, origin: str, starts: list[str], sweep: Sweep, shared: set[str]) -> None:
-    """Breadth first from `starts`; `shared` holds the shapes another staff role has checked."""
+    """Breadth first from `starts`; `shared` holds the shapes a role of the family has checked."""
     queue = list(starts)
     shapes: set[str] = set()
     while queue and len(sweep.visited) < MAX_PAGES:
@@ -324,10 +324,12 @@ def _sweep(page: Page, origin: str, starts: list[str], sweep: Sweep, shared: set
         if shape in shapes:
             continue
         shapes.add(shape)
-        if shape in shared and path not in starts:
+        if path not in starts and (shape in shared or shape in ONCE_CHECKED):
             sweep.already_checked.append(path)
             continue
         shared.add(shape)
+        if shape in SAME_FOR_EVERY_ROLE:
+            ONCE_CHECKED.add(shape)
         response = page.goto(origin + path)
         if response is None or "text/html" not in response.headers.get("content-type", ""):
             continue
@@ -344,7 +346,11 @@ ROLES = {
     # role: (username or None, first pages)
     "visiteur": (None, ["/", "/connexion", "/accessibilite"]),
     "aidant": ("aidant", ["/reservations", "/", "/seances/{full}", "/seances/{full}/reserver"]),
-    "aidant sans réservation": ("a11y.aidante", ["/reservations", "/calendrier"]),
+    # One person helped: the booking form comes at once; the full session: the waiting list.
+    "aidant sans réservation": (
+        "a11y.aidante",
+        ["/reservations", "/calendrier", "/", "/seances/{full}/reserver"],
+    ),
     "animateur": ("animation", ["/animation/", "/animation/seances/{full}"]),
     "coordinateur": (
         "a11y.coordination",
@@ -353,8 +359,20 @@ ROLES = {
     "chauffeur": ("a11y.chauffeur", ["/chauffeur/"]),
     "administrateur": ("a11y.admin", ["/transport/", "/rapports/", "/animation/"]),
 }
-STAFF = {"animateur", "coordinateur", "administrateur"}
-STAFF_SHAPES: set[str] = set()
+# Roles of a family share their pages (a carer's agenda, the staff's animation and transport
+# pages): each page shape is checked once, by the first role of the family that reaches it;
+# every role still checks its own first pages, with its own menu.
+FAMILIES = {
+    "aidant": "aidants",
+    "aidant sans réservation": "aidants",
+    "animateur": "personnel",
+    "coordinateur": "personnel",
+    "administrateur": "personnel",
+}
+FAMILY_SHAPES: dict[str, set[str]] = {"aidants": set(), "personnel": set()}
+# Pages whose content does not depend on who reads them: checked once for all roles.
+SAME_FOR_EVERY_ROLE = {"/accessibilite", "/mot-de-passe"}
+ONCE_CHECKED: set[str] = set()
 
 
 @pytest.fixture()
@@ -375,9 +393,7 @@ def test_every_page_of_a_role_is_accessible(
         sign_in(role_page, live_server, username)
     sweep = Sweep(role)
     first = [s.format(full=world.full_session_id) for s in starts]
-    # The staff share their pages (animation, transport): each page shape is checked once,
-    # by the first staff role that reaches it; every role still checks its own menus.
-    shared = STAFF_SHAPES if role in STAFF else set()
+    shared = FAMILY_SHAPES[FAMILIES[role]] if role in FAMILIES else set()
     _sweep(role_page, live_server, first, sweep, shared)
     print(sweep.report())
     assert len(sweep.visited) >= len(first), sweep.report()
