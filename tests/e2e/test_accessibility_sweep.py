@@ -18,7 +18,9 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -33,13 +35,18 @@ from scheduling.models import (
     Booking,
     BookingStatus,
     Centre,
+    Commune,
     Driver,
     Field,
+    Mobility,
     Person,
     Role,
     User,
+    Vehicle,
+    VehicleKind,
     Venue,
 )
+from scheduling.transport_models import DayStatus, Leg, Round, RoundStop, StopKind, TransportDay
 from tests.e2e.conftest import PASSWORD, WCAG21AA, sign_in
 
 MAX_PAGES = 60
@@ -219,10 +226,139 @@ def world(e2e_db_url: str) -> Iterator[World]:
             ]
         )
         db.commit()
+        _seed_a_round_today(db)
         yield World(full_session_id=full.id)
     finally:
         db.close()
         engine.dispose()
+
+
+def _seed_a_round_today(db: Any) -> None:
+    """A driver with today's published round (one pickup, one drop-off), in a centre of its
+    own: a published day in the shared centre would change what the other flows book."""
+    centre = Centre(name="CRT d'essai accessibilité", slug="e2e-accessibilite", lat=44.85, lon=0.48)
+    db.add(centre)
+    db.flush()
+    town = Commune(
+        centre_id=centre.id, insee="24037", name="Bergerac", postcode="24100", lat=44.85, lon=0.48
+    )
+    db.add(town)
+    db.flush()
+    hall = Venue(
+        centre_id=centre.id,
+        name="Salle Anatole France",
+        address="Rue Anatole France",
+        commune_id=town.id,
+        lat=44.852,
+        lon=0.483,
+    )
+    rose = Person(
+        centre_id=centre.id,
+        first_name="Rose",
+        last_name="Peyrot",
+        phone="05 53 57 11 22",
+        address="4 impasse des Acacias",
+        commune_id=town.id,
+        lat=44.86,
+        lon=0.49,
+        mobility=Mobility.wheelchair,
+        driver_notes="Sonner deux fois.",
+    )
+    user = User(
+        centre_id=centre.id,
+        username="a11y.chauffeur.tournee",
+        role=Role.driver,
+        password_hash=generate_password_hash(PASSWORD),
+        display_name="Jean Chauffeur",
+    )
+    activity = Activity(
+        centre_id=centre.id,
+        title="Atelier équilibre",
+        field=Field.care_prevention,
+        audience=Audience.older_people,
+    )
+    vehicle = Vehicle(
+        centre_id=centre.id,
+        name="Minibus",
+        kind=VehicleKind.adapted_van,
+        seats=8,
+        wheelchair_places=2,
+        depot_address="EHPAD",
+        depot_lat=44.85,
+        depot_lon=0.48,
+        available_from=dt.time(8),
+        available_until=dt.time(18),
+    )
+    db.add_all([hall, rose, user, activity, vehicle])
+    db.flush()
+    driver = Driver(
+        centre_id=centre.id,
+        user_id=user.id,
+        phone="06 00 00 00 01",
+        available_from=dt.time(8),
+        available_until=dt.time(18),
+    )
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    at = dt.datetime.combine(today, dt.time(13, 30))
+    session = ActivitySession(
+        centre_id=centre.id,
+        activity_id=activity.id,
+        venue_id=hall.id,
+        starts_at=at + dt.timedelta(hours=1),
+        ends_at=at + dt.timedelta(hours=2),
+        seats=10,
+        wheelchair_places=2,
+        transport_offered=True,
+    )
+    db.add_all([driver, session])
+    db.flush()
+    booking = Booking(
+        centre_id=centre.id,
+        session_id=session.id,
+        person_id=rose.id,
+        status=BookingStatus.confirmed,
+        transport_out=True,
+        pickup_address=rose.address,
+        mobility=rose.mobility,
+        created_at=at - dt.timedelta(days=2),
+    )
+    day = TransportDay(centre_id=centre.id, date=today, status=DayStatus.published, summary={})
+    db.add_all([booking, day])
+    db.flush()
+    round_ = Round(
+        centre_id=centre.id,
+        day_id=day.id,
+        vehicle_id=vehicle.id,
+        driver_id=driver.id,
+        status=DayStatus.published,
+        starts_at=at - dt.timedelta(minutes=15),
+        ends_at=at + dt.timedelta(minutes=45),
+        distance_km=12.0,
+    )
+    db.add(round_)
+    db.flush()
+    for seq, (kind, minutes, place) in enumerate(
+        [(StopKind.pickup, 0, rose), (StopKind.dropoff, 20, hall)]
+    ):
+        when = at + dt.timedelta(minutes=minutes)
+        db.add(
+            RoundStop(
+                round_id=round_.id,
+                seq=seq,
+                booking_id=booking.id,
+                leg=Leg.outbound,
+                kind=kind,
+                address=place.address,
+                lat=place.lat,
+                lon=place.lon,
+                planned_arrival=when,
+                planned_begin=when,
+                planned_departure=when + dt.timedelta(minutes=5),
+                promised_from=when - dt.timedelta(minutes=7) if seq == 0 else None,
+                promised_to=when + dt.timedelta(minutes=8) if seq == 0 else None,
+            )
+        )
+    db.commit()
 
 
 def _route_shape(path: str, query: str) -> str:
@@ -356,7 +492,8 @@ ROLES = {
         "a11y.coordination",
         ["/transport/", "/rapports/", "/chauffeur/alertes", "/animation/"],
     ),
-    "chauffeur": ("a11y.chauffeur", ["/chauffeur/"]),
+    "chauffeur sans tournée": ("a11y.chauffeur", ["/chauffeur/"]),
+    "chauffeur avec tournée": ("a11y.chauffeur.tournee", ["/chauffeur/"]),
     "administrateur": ("a11y.admin", ["/transport/", "/rapports/", "/animation/"]),
 }
 # Roles of a family share their pages (a carer's agenda, the staff's animation and transport
