@@ -197,8 +197,8 @@ def _session_this_morning_with_one_booking(url: str) -> int:
     engine = make_engine(url)
     db = make_session_factory(engine)()
     try:
-        centre = db.scalars(select(Centre)).one()
-        venue = db.scalars(select(Venue)).first()
+        centre = db.scalars(select(Centre).where(Centre.slug == "bergerac")).one()
+        venue = db.scalars(select(Venue).where(Venue.centre_id == centre.id)).first()
         activity = Activity(
             centre_id=centre.id,
             title="Marche du matin",
