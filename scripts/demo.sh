@@ -11,6 +11,10 @@ export PATH="$PWD/.venv/bin:$PATH"
 # first run when SECRET_KEY is not set.
 mkdir -p instance
 
+# The demo runs offline: addresses are placed from the commune table and typed coordinates,
+# never sent to the national address service (set NAVETTE_GEOCODER=ban in production).
+export NAVETTE_GEOCODER="${NAVETTE_GEOCODER:-offline}"
+
 echo "== Mise à jour de la base (${DATABASE_URL:-sqlite:///instance/navette.sqlite3})"
 alembic upgrade head
 
