@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
+from scheduling.driving import carry_over_marks
 from scheduling.models import (
     ActivitySession,
     Booking,
@@ -312,10 +313,8 @@ def save_plan(
     re-plan never silently withdraws a window a carer was told. The summary is recomputed.
     """
     kept = _promises_by_stop(day)
-    for old in list(day.rounds):
-        day.rounds.remove(old)
-        db.delete(old)
-    db.flush()
+    old_rounds = list(day.rounds)
+    old_stops = [stop for old in old_rounds for stop in old.stops]
     drivers = assign_drivers(day_drivers(db, day.centre_id), day.date, plan.rounds)
     status = day.status
     saved: list[Round] = []
@@ -350,6 +349,13 @@ def save_plan(
             )
         day.rounds.append(round_)
         saved.append(round_)
+    db.flush()
+    # A re-plan on the day keeps what drivers marked and the welfare alerts they raised: they
+    # move to the new stops before the old ones go.
+    carry_over_marks(db, old_stops=old_stops, new_stops=[s for r in saved for s in r.stops])
+    for old in old_rounds:
+        day.rounds.remove(old)
+        db.delete(old)
     day.built_at = now
     day.summary = summarize(plan, bookings)
     db.flush()

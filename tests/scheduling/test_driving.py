@@ -26,6 +26,14 @@ from scheduling.models import (
     NotificationKind,
     Role,
 )
+from scheduling.transport import (
+    Plan,
+    PlannedRound,
+    PlannedStop,
+    Point,
+    minutes_of,
+    save_plan,
+)
 from scheduling.transport_models import (
     DayStatus,
     Leg,
@@ -374,3 +382,48 @@ def test_an_alert_whose_stop_disappears_is_reported_stranded(db, road):
     mark_stop(db, stop=pickup, status=StopStatus.nobody_answered, actor=road.driver_user, now=NOW)
     others = [s for s in road.round.stops if s.booking_id != pickup.booking_id]
     assert carry_over_marks(db, old_stops=list(road.round.stops), new_stops=others) == [pickup]
+
+
+def test_a_replan_on_the_day_keeps_the_drivers_marks_and_alerts(db, road):
+    """save_plan replaces the rounds; what the driver marked and the alert raised survive."""
+    jeanne_pickup = first_pickup(road)
+    mark_stop(
+        db, stop=jeanne_pickup, status=StopStatus.nobody_answered, actor=road.driver_user, now=NOW
+    )
+    db.flush()
+    day = road.round.day
+    # The same stops, planned again (as a late cancellation elsewhere would re-plan the day).
+    plan = Plan(
+        rounds=(
+            PlannedRound(
+                vehicle_id=road.round.vehicle_id,
+                start=minutes_of(road.round.starts_at),
+                end=minutes_of(road.round.ends_at),
+                distance_km=road.round.distance_km,
+                stops=tuple(
+                    PlannedStop(
+                        booking_id=s.booking_id,
+                        leg=s.leg,
+                        kind=s.kind,
+                        point=Point(lat=s.lat, lon=s.lon, address=s.address),
+                        arrival=minutes_of(s.planned_arrival),
+                        begin=minutes_of(s.planned_begin),
+                        departure=minutes_of(s.planned_departure),
+                    )
+                    for s in road.round.stops
+                ),
+            ),
+        ),
+        unserved=(),
+    )
+    bookings = {s.booking_id: s.booking for s in road.round.stops}
+
+    [again] = save_plan(db, day, plan, now=NOW, bookings=bookings)
+    db.commit()
+
+    assert again.id != road.round.id
+    by_person = {(s.booking.person.first_name, s.kind): s.status for s in again.stops}
+    assert by_person[("Jeanne", StopKind.pickup)] is StopStatus.nobody_answered
+    assert by_person[("Louis", StopKind.pickup)] is StopStatus.planned
+    [alert] = open_alerts(db, user=road.coordinator)
+    assert alert.stop.round_id == again.id
