@@ -47,7 +47,7 @@ from scheduling.models import (
     Venue,
 )
 from scheduling.transport_models import DayStatus, Leg, Round, RoundStop, StopKind, TransportDay
-from tests.e2e.conftest import PASSWORD, WCAG21AA, sign_in
+from tests.e2e.conftest import PASSWORD, WCAG21AA, screenshot, sign_in
 
 MAX_PAGES = 60
 FULL_TITLE = "Loto de l'hiver"
@@ -361,6 +361,10 @@ def _seed_a_round_today(db: Any) -> None:
     db.commit()
 
 
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z]+", "-", text.lower().translate(str.maketrans("éè", "ee"))).strip("-")
+
+
 def _route_shape(path: str, query: str) -> str:
     """'/seances/12/reserver?pour=3' -> '/seances/N/reserver?pour': one visit per shape."""
     keys = sorted({part.split("=")[0] for part in query.split("&") if part})
@@ -380,7 +384,7 @@ def _page_links(page: Page, origin: str) -> list[str]:
     return links
 
 
-def _check_page(page: Page, label: str, sweep: Sweep) -> None:
+def _check_page(page: Page, label: str, sweep: Sweep, shot: str | None = None) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(
@@ -397,6 +401,8 @@ def _check_page(page: Page, label: str, sweep: Sweep) -> None:
 
     for width in (320, 640):
         page.set_viewport_size({"width": width, "height": 800})
+        if shot:
+            screenshot(page, f"{shot}-{width}px")
         scroll = page.evaluate(
             "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
         )
@@ -472,7 +478,9 @@ def _sweep(page: Page, origin: str, starts: list[str], sweep: Sweep, shared: set
         sweep.visited.append(f"{path} ({response.status})")
         if response.status >= 500:
             sweep.problems.append(f"- {path} : erreur {response.status}")
-        _check_page(page, path, sweep)
+        # The first page of each role, photographed at 320 and 640 px for a human to look at.
+        shot = f"balayage-{slug(sweep.role)}" if len(sweep.visited) == 1 else None
+        _check_page(page, path, sweep, shot)
         queue.extend(link for link in _page_links(page, origin) if link not in queue)
         if EMPTY_FORM_PAGES.match(parts.path):
             _send_empty_form(page, path, sweep)
