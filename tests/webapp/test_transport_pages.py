@@ -113,6 +113,17 @@ def test_another_centres_vehicle_and_driver_answer_404(
     assert "Minibus" in page and "Autre" not in page
 
 
+def test_a_day_out_of_any_plausible_year_is_not_found_rather_than_a_crash(
+    client: Any, login: Any, world: TransportWorld
+) -> None:
+    login(world.coordinator)
+    for day in ("9999-12-31", "0001-01-01", "2026-02-31", "demain"):
+        assert client.get(f"/transport/jour/{day}").status_code == 404, day
+    response = client.get("/transport/?date=9999-12-31", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Cette date n'est pas valide" in text_of(response)
+
+
 def test_a_vehicle_form_with_mistakes_keeps_what_was_typed(
     client: Any, login: Any, world: TransportWorld, db: Any
 ) -> None:

@@ -30,6 +30,7 @@ from scheduling.transport import (
 from scheduling.transport_models import JobStatus, Leg, Round, StopKind
 from webapp.auth import centre_now, current_centre_id, get_in_centre, role_required
 from webapp.db import get_db
+from webapp.forms import EARLIEST_YEAR, LATEST_YEAR
 from webapp.geocoding import save_typed_coordinates
 from webapp.jobs import enqueue_build
 from webapp.mail import send_notifications
@@ -48,9 +49,13 @@ def coordinators_only(view: F) -> F:
 
 def _parse_day(value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        date = dt.date.fromisoformat(value)
     except ValueError:
         abort(404)
+    # The page links the day before and after: 0001-01-01 or 9999-12-31 would overflow.
+    if not EARLIEST_YEAR <= date.year <= LATEST_YEAR:
+        abort(404)
+    return date
 
 
 @bp.get("/")

@@ -27,7 +27,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from scheduling.models import VehicleKind
-from webapp.forms import NavetteForm, int_choice
+from webapp.forms import NavetteForm, int_choice, plausible_date
 
 WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
@@ -55,7 +55,7 @@ class DayForm(NavetteForm):
 
     date = DateField(
         "Date des tournées",
-        validators=[InputRequired("Indiquez une date, par exemple 24/11/2026.")],
+        validators=[InputRequired("Indiquez une date, par exemple 24/11/2026."), plausible_date],
     )
 
 
