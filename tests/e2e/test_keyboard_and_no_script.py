@@ -1,7 +1,8 @@
 """Journeys without a mouse, and without JavaScript, in headless Chromium.
 
-- The carer books a session with transport and cancels it with the keyboard alone: Tab,
-  Shift+Tab, Enter and Space (and typing in the fields), focus visible at every stop.
+- With the keyboard alone (Tab, Shift+Tab, Enter and Space, and typing in the fields), focus
+  visible at every stop: the carer books a session with transport and cancels it; the animator
+  registers a caller and books them by phone.
 - With JavaScript switched off, the carer books with transport and cancels, and the animator
   registers a caller and books them by phone.
 - A visitor subscribes to the public agenda: the page offers the feed, the feed parses.
@@ -60,6 +61,12 @@ def tab_to(page: Page, role: str, name: str, back: bool = False, limit: int = 12
     raise AssertionError(f"{role} « {name} » jamais atteint au clavier ; arrêts : {seen}")
 
 
+def follow(page: Page) -> None:
+    """Enter on the focused link or button, then wait for the next page."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
 @pytest.fixture(scope="module")
 def chorale(e2e_db_url: str) -> Iterator[int]:
     """A session with transport, in the shared centre, for these journeys only."""
@@ -116,27 +123,27 @@ def test_carer_books_with_transport_and_cancels_with_the_keyboard_alone(
     page.keyboard.type("aidant")
     tab_to(page, "textbox", "Mot de passe")
     page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
+    follow(page)
     expect(page.get_by_role("heading", name="Mes réservations")).to_be_visible()
     screenshot(page, "clavier-1-connecte")
 
     tab_to(page, "link", "^Agenda$")
-    page.keyboard.press("Enter")
+    follow(page)
     expect(page.get_by_role("heading", name="Agenda des activités")).to_be_visible()
     tab_to(page, "link", f"^{TITLE}")
     screenshot(page, "clavier-2-agenda-lien-actif")
-    page.keyboard.press("Enter")
+    follow(page)
     expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
 
     tab_to(page, "link", "Réserver une place")
-    page.keyboard.press("Enter")
+    follow(page)
     expect(page.get_by_role("heading", name="Pour qui réservez-vous ?")).to_be_visible()
     person = tab_to(page, "radio", ".")
     page.keyboard.press("Space")
     person_name = person.split(" — ")[0]
     screenshot(page, "clavier-3-pour-qui")
     tab_to(page, "button", "Continuer")
-    page.keyboard.press("Enter")
+    follow(page)
 
     expect(page.get_by_text(f"Pour : {person_name}")).to_be_visible()
     tab_to(page, "checkbox", "raccompagné")
@@ -147,27 +154,27 @@ def test_carer_books_with_transport_and_cancels_with_the_keyboard_alone(
     expect(page.get_by_label("Besoin d'être raccompagné(e) à la maison (retour)")).to_be_checked()
     screenshot(page, "clavier-4-transport-coche")
     tab_to(page, "button", "Continuer")
-    page.keyboard.press("Enter")
+    follow(page)
 
     expect(page.get_by_role("heading", name="Vérifiez, puis confirmez")).to_be_visible()
     expect(page.get_by_text("Aller et retour")).to_be_visible()
     tab_to(page, "button", "Confirmer la réservation")
     screenshot(page, "clavier-5-verification")
-    page.keyboard.press("Enter")
+    follow(page)
 
     expect(page.get_by_role("heading", name="Réservation confirmée")).to_be_visible()
     screenshot(page, "clavier-6-confirmee")
     tab_to(page, "link", "Voir mes réservations")
-    page.keyboard.press("Enter")
+    follow(page)
     card = page.locator(".card", has_text=TITLE)
     expect(card).to_contain_text("transport demandé")
 
     tab_to(page, "link", f"^Annuler : .*{TITLE}")
     screenshot(page, "clavier-7-annuler-actif")
-    page.keyboard.press("Enter")
+    follow(page)
     expect(page.get_by_role("heading", name=re.compile("Annuler la réservation"))).to_be_visible()
     tab_to(page, "button", "Oui, annuler la réservation")
-    page.keyboard.press("Enter")
+    follow(page)
     expect(page.get_by_text("La place est libérée.")).to_be_visible()
     expect(page.locator(".card", has_text=TITLE)).to_have_count(0)
     screenshot(page, "clavier-8-annulee")
@@ -258,3 +265,35 @@ def test_visitor_subscribes_to_the_public_agenda(
     # The plain address is offered too, for apps that want it pasted: the same feed.
     plain = page.get_by_role("link", name=re.compile(r"^http:\/\/127\.0\.0\.1:\d+\/.+\.ics$"))
     expect(plain).to_have_attribute("href", "http://" + feed_url.removeprefix("webcal://"))
+
+
+def test_animator_books_by_phone_with_the_keyboard_alone(
+    page: Page, live_server: str, chorale: int
+) -> None:
+    sign_in(page, live_server, "animation")
+    tab_to(page, "link", "^Réserver par téléphone$")
+    follow(page)
+    tab_to(page, "textbox", "Nom, téléphone ou commune")
+    page.keyboard.type("Lacoste")
+    follow(page)
+    expect(page.get_by_text("Personne ne correspond à « Lacoste »")).to_be_visible()
+    tab_to(page, "link", "Enregistrer une nouvelle personne")
+    follow(page)
+    tab_to(page, "textbox", "^Prénom")
+    page.keyboard.type("Marcel")
+    tab_to(page, "select", "^Commune")
+    page.keyboard.type("Lalinde")  # a closed list picks the option its letters name
+    expect(page.get_by_label("Commune")).to_have_value(re.compile(r"\d+"))
+    screenshot(page, "clavier-telephone-1-personne")
+    tab_to(page, "button", "Enregistrer et continuer")
+    follow(page)
+    expect(page.get_by_role("heading", name="Réserver pour Marcel Lacoste")).to_be_visible()
+    tab_to(page, "link", f"^Réserver : {TITLE}")
+    follow(page)
+    tab_to(page, "button", "Confirmer la réservation")
+    screenshot(page, "clavier-telephone-2-reservation")
+    follow(page)
+    expect(
+        page.get_by_text(re.compile("Réservation confirmée pour Marcel Lacoste"))
+    ).to_be_visible()
+    screenshot(page, "clavier-telephone-3-confirmee")
