@@ -226,16 +226,18 @@ def world(e2e_db_url: str) -> Iterator[World]:
             ]
         )
         db.commit()
-        _seed_a_round_today(db)
+        seed_a_round_today(db)
         yield World(full_session_id=full.id)
     finally:
         db.close()
         engine.dispose()
 
 
-def _seed_a_round_today(db: Any) -> None:
+def seed_a_round_today(db: Any) -> None:
     """A driver with today's published round (one pickup, one drop-off), in a centre of its
     own: a published day in the shared centre would change what the other flows book."""
+    if db.scalar(select(Centre).where(Centre.slug == "e2e-accessibilite")) is not None:
+        return  # seeded already by the other module that needs it
     centre = Centre(name="CRT d'essai accessibilité", slug="e2e-accessibilite", lat=44.85, lon=0.48)
     db.add(centre)
     db.flush()

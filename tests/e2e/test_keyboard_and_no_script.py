@@ -24,6 +24,7 @@ from sqlalchemy import select
 from scheduling.db import make_engine, make_session_factory
 from scheduling.models import Activity, ActivitySession, Audience, Centre, Field, Venue
 from tests.e2e.conftest import PASSWORD, screenshot, sign_in
+from tests.e2e.test_accessibility_sweep import seed_a_round_today
 
 TITLE = "Chorale du village"
 
@@ -101,6 +102,17 @@ def chorale(e2e_db_url: str) -> Iterator[int]:
         db.add(session)
         db.commit()
         yield session.id
+    finally:
+        db.close()
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def round_today(e2e_db_url: str) -> None:
+    engine = make_engine(e2e_db_url)
+    db = make_session_factory(engine)()
+    try:
+        seed_a_round_today(db)
     finally:
         db.close()
         engine.dispose()
@@ -297,3 +309,17 @@ def test_animator_books_by_phone_with_the_keyboard_alone(
         page.get_by_text(re.compile("Réservation confirmée pour Marcel Lacoste"))
     ).to_be_visible()
     screenshot(page, "clavier-telephone-3-confirmee")
+
+
+def test_driver_marks_a_pickup_with_the_keyboard_alone(
+    page: Page, live_server: str, round_today: None
+) -> None:
+    sign_in(page, live_server, "a11y.chauffeur.tournee")
+    tab_to(page, "link", "Feuille de route")
+    follow(page)
+    expect(page.get_by_role("heading", name=re.compile("^Tournée du "))).to_be_visible()
+    tab_to(page, "button", "^Pris\\(e\\) en charge : Rose Peyrot$")
+    screenshot(page, "clavier-chauffeur-1-feuille")
+    follow(page)
+    expect(page.get_by_text("Rose Peyrot : pris(e) en charge.")).to_be_visible()
+    screenshot(page, "clavier-chauffeur-2-pointe")
