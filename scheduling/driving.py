@@ -225,6 +225,8 @@ def raise_welfare_alert(
     alert = WelfareAlert(
         centre_id=stop.round.centre_id,
         stop_id=stop.id,
+        person_id=stop.booking.person_id,
+        address=stop.address or stop.booking.person.address,
         raised_by_id=actor.id,
         raised_at=now,
         note="",
@@ -314,6 +316,7 @@ def open_alerts(db: DbSession, *, user: User) -> list[WelfareAlert]:
         .where(WelfareAlert.centre_id == user.centre_id, WelfareAlert.acknowledged_at.is_(None))
         .options(
             selectinload(WelfareAlert.stop).selectinload(RoundStop.booking),
+            selectinload(WelfareAlert.person),
             selectinload(WelfareAlert.raised_by),
         )
         .order_by(WelfareAlert.raised_at, WelfareAlert.id)

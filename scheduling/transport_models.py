@@ -31,6 +31,7 @@ from scheduling.models import (
     Driver,
     LabelledEnum,
     Mobility,
+    Person,
     User,
     Vehicle,
     _enum_column,
@@ -259,13 +260,31 @@ class WelfareAlert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
-    stop_id: Mapped[int] = mapped_column(ForeignKey("round_stops.id"), index=True)
+    # The stop may leave the rounds (the booking cancelled, the day re-planned) while the alert,
+    # a possible fall, must stay: it keeps the person and the address, and loses only the stop.
+    stop_id: Mapped[int | None] = mapped_column(
+        ForeignKey("round_stops.id", ondelete="SET NULL"), index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
     raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     raised_at: Mapped[dt.datetime] = mapped_column(DateTime)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
 
-    stop: Mapped[RoundStop] = relationship()
+    stop: Mapped[RoundStop | None] = relationship()
+    person: Mapped[Person | None] = relationship()
     raised_by: Mapped[User | None] = relationship(foreign_keys=[raised_by_id])
     acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+
+    @property
+    def concerned(self) -> Person | None:
+        """The person at the door, known even once the stop has left the rounds."""
+        if self.person is not None:
+            return self.person
+        return self.stop.booking.person if self.stop is not None else None
+
+    @property
+    def person_name(self) -> str:
+        return self.concerned.full_name if self.concerned is not None else "personne inconnue"

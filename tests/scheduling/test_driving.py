@@ -427,3 +427,45 @@ def test_a_replan_on_the_day_keeps_the_drivers_marks_and_alerts(db, road):
     assert by_person[("Louis", StopKind.pickup)] is StopStatus.planned
     [alert] = open_alerts(db, user=road.coordinator)
     assert alert.stop.round_id == again.id
+
+
+def test_an_alert_outlives_its_stop_when_the_booking_leaves_the_rounds(db, road):
+    """A carer cancels after « personne ne répond »: the stop goes, the possible fall stays."""
+    jeanne_pickup = first_pickup(road)
+    mark_stop(
+        db, stop=jeanne_pickup, status=StopStatus.nobody_answered, actor=road.driver_user, now=NOW
+    )
+    db.flush()
+    others = [s for s in road.round.stops if s.booking_id != jeanne_pickup.booking_id]
+    plan = Plan(
+        rounds=(
+            PlannedRound(
+                vehicle_id=road.round.vehicle_id,
+                start=minutes_of(road.round.starts_at),
+                end=minutes_of(road.round.ends_at),
+                distance_km=road.round.distance_km,
+                stops=tuple(
+                    PlannedStop(
+                        booking_id=s.booking_id,
+                        leg=s.leg,
+                        kind=s.kind,
+                        point=Point(lat=s.lat, lon=s.lon, address=s.address),
+                        arrival=minutes_of(s.planned_arrival),
+                        begin=minutes_of(s.planned_begin),
+                        departure=minutes_of(s.planned_departure),
+                    )
+                    for s in others
+                ),
+            ),
+        ),
+        unserved=(),
+    )
+
+    save_plan(db, road.round.day, plan, now=NOW, bookings={s.booking_id: s.booking for s in others})
+    db.commit()
+    db.expire_all()
+
+    [alert] = open_alerts(db, user=road.coordinator)
+    assert alert.stop is None
+    assert alert.person_name == "Jeanne Delmas"
+    assert alert.address

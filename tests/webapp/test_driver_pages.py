@@ -329,6 +329,23 @@ def test_the_coordinator_sees_the_banner_and_acknowledges(client, db, roads):
     assert rows(db, select(WelfareAlert.acknowledged_by_id)) == [(roads.coordinator.id,)]
 
 
+def test_an_alert_whose_stop_left_the_rounds_stays_on_the_page(client, db, roads):
+    sign_in(client, "chauffeur")
+    mark(client, stop_of(roads.round, roads.persons[0]), "nobody_answered")
+    post(client, "/deconnexion")
+    # The booking is cancelled and its stop removed from the round (as a re-plan does).
+    db.delete(stop_of(roads.round, roads.persons[0]))
+    db.commit()
+
+    sign_in(client, "coordination")
+    page = text_of(client.get("/chauffeur/alertes"))
+    assert "Jeanne Delmas" in page and "3 rue des Tilleuls" in page
+    assert "Cet arrêt n'est plus dans les tournées" in page
+    [(alert_id,)] = rows(db, select(WelfareAlert.id))
+    post(client, f"/chauffeur/alertes/{alert_id}/prise-en-compte", {"note": ""})
+    assert "Alerte prise en compte : Jeanne Delmas." in text_of(client.get("/chauffeur/alertes"))
+
+
 def test_an_unknown_alert_answers_404(client, roads):
     sign_in(client, "coordination")
     assert post(client, "/chauffeur/alertes/999999/prise-en-compte").status_code == 404

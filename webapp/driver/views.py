@@ -294,12 +294,5 @@ def acknowledge(alert_id: int) -> Response | tuple[str, int]:
     )
     if result.value is None:
         abort(404)  # no such alert in this centre
-    flash(f"Alerte prise en compte : {result.value.stop.booking.person.full_name}.", "success")
-    return redirect(url_for("driver.alerts"))
-    result = driving.acknowledge_alert(
-        get_db(), alert_id=alert_id, actor=actor(), now=centre_now(), note=form.note.data or ""
-    )
-    if result.value is None:
-        abort(404)  # no such alert in this centre
-    flash(f"Alerte prise en compte : {result.value.stop.booking.person.full_name}.", "success")
+    flash(f"Alerte prise en compte : {result.value.person_name}.", "success")
     return redirect(url_for("driver.alerts"))
