@@ -13,9 +13,22 @@ if [[ "${1:-}" == "--dev" ]]; then
     command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 fi
 if (( ${#need_apt[@]} )); then
-    sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
-    echo "Installation des paquets Debian : ${need_apt[*]}" >&2
-    $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    sudo_cmd=""
+    if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+            sudo_cmd="sudo"
+        else
+            # Without root the rest still installs; the PDF pages or browser tests then say
+            # what is missing (browser tests skip, except under CI where they must run).
+            echo "Paquets Debian manquants, à installer en root :" >&2
+            echo "  apt-get install -y ${need_apt[*]}" >&2
+            need_apt=()
+        fi
+    fi
+    if (( ${#need_apt[@]} )); then
+        echo "Installation des paquets Debian : ${need_apt[*]}" >&2
+        $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    fi
 fi
 
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
