@@ -22,6 +22,7 @@ from scheduling.models import (
 )
 from scheduling.outcomes import Result, failed, succeeded
 from scheduling.people import get_person_for
+from scheduling.transport_models import Leg, RoundStop, StopKind, WelfareAlert
 
 ERASING_ROLES = frozenset({Role.admin, Role.coordinator})
 
@@ -113,6 +114,7 @@ def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime
         token.revoked_at = now
     for booking in db.scalars(select(Booking).where(Booking.person_id == person.id)):
         booking.pickup_address = ""
+    _forget_home_on_rounds(db, person)
     for account in db.scalars(select(User).where(User.person_id == person.id)):
         account.person_id = None
     person.carers.clear()
@@ -128,3 +130,23 @@ def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime
     person.driver_notes = ""
     db.flush()
     return succeeded(person)
+
+
+def _forget_home_on_rounds(db: DbSession, person: Person) -> None:
+    """Rounds and welfare alerts keep where the person lived: blank it. A home stop keeps the
+    commune's centre as its place, so the day's distances and counts stay roughly true."""
+    home_stops = db.scalars(
+        select(RoundStop)
+        .join(RoundStop.booking)
+        .where(
+            Booking.person_id == person.id,
+            ((RoundStop.leg == Leg.outbound) & (RoundStop.kind == StopKind.pickup))
+            | ((RoundStop.leg == Leg.back) & (RoundStop.kind == StopKind.dropoff)),
+        )
+    )
+    for stop in home_stops:
+        stop.address = ""
+        stop.lat = person.commune.lat
+        stop.lon = person.commune.lon
+    for alert in db.scalars(select(WelfareAlert).where(WelfareAlert.person_id == person.id)):
+        alert.address = ""

@@ -112,3 +112,41 @@ def test_erasure_blanks_the_person_frees_their_seats_and_keeps_anonymous_history
     assert persons_visible_to(db, carer) == []
     assert search_persons(db, actor=coordinator, query="Bonnet") == []
     assert db.scalars(select(Notification).where(Notification.person_id == person.id)).all() == []
+
+
+def test_erasure_forgets_the_home_on_past_rounds_and_welfare_alerts(
+    db, make_person, make_session, make_booking, coordinator, now
+):
+    from scheduling.transport_models import RoundStop, StopKind, WelfareAlert
+    from tests.scheduling.driving_builders import make_round, make_vehicle
+
+    person = make_person(address="3 rue des Tilleuls", lat=44.84, lon=0.74)
+    session = make_session(starts_at=now - dt.timedelta(days=3))
+    booking = make_booking(session, person=person, transport_out=True)
+    round_ = make_round(
+        db,
+        bookings=[booking],
+        date=session.starts_at.date(),
+        driver=None,
+        vehicle=make_vehicle(db, person.centre_id),
+    )
+    pickup = next(s for s in round_.stops if s.kind is StopKind.pickup)
+    alert = WelfareAlert(
+        centre_id=person.centre_id,
+        stop_id=pickup.id,
+        person_id=person.id,
+        address=pickup.address,
+        raised_at=now - dt.timedelta(days=3),
+    )
+    db.add(alert)
+    db.flush()
+    venue_address = next(s for s in round_.stops if s.kind is StopKind.dropoff).address
+
+    assert erase_person(db, actor=coordinator, person_id=person.id, now=now).ok
+
+    stops = db.scalars(select(RoundStop).where(RoundStop.booking_id == booking.id)).all()
+    pickup, dropoff = sorted(stops, key=lambda s: s.seq)
+    assert "Tilleuls" not in pickup.address
+    assert (pickup.lat, pickup.lon) == (person.commune.lat, person.commune.lon)
+    assert dropoff.address == venue_address  # the venue is nobody's personal data
+    assert alert.address == "" and alert.person_id == person.id  # the alert itself stays
