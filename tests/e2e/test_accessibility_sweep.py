@@ -339,9 +339,11 @@ def seed_a_round_today(db: Any) -> None:
     )
     db.add(round_)
     db.flush()
-    for seq, (kind, minutes, place) in enumerate(
-        [(StopKind.pickup, 0, rose), (StopKind.dropoff, 20, hall)]
-    ):
+    stops = [
+        (StopKind.pickup, 0, rose.address, rose.lat, rose.lon),
+        (StopKind.dropoff, 20, hall.address, hall.lat, hall.lon),
+    ]
+    for seq, (kind, minutes, address, lat, lon) in enumerate(stops):
         when = at + dt.timedelta(minutes=minutes)
         db.add(
             RoundStop(
@@ -350,9 +352,9 @@ def seed_a_round_today(db: Any) -> None:
                 booking_id=booking.id,
                 leg=Leg.outbound,
                 kind=kind,
-                address=place.address,
-                lat=place.lat,
-                lon=place.lon,
+                address=address,
+                lat=lat,
+                lon=lon,
                 planned_arrival=when,
                 planned_begin=when,
                 planned_departure=when + dt.timedelta(minutes=5),
