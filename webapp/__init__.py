@@ -50,12 +50,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.bookings import bp as bookings_bp
     from webapp.calendar import bp as calendar_bp
     from webapp.driver import bp as driver_bp
+    from webapp.privacy import bp as privacy_bp
     from webapp.reports import bp as reports_bp
     from webapp.transport import bp as transport_bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(agenda_bp)
     app.register_blueprint(accessibility_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(animation_bp, url_prefix="/animation")
