@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 
-from scheduling.booking import cancel_booking
+from scheduling.booking import cancel_booking, default_pickup_address
 from scheduling.models import (
     ActivitySession,
     Booking,
@@ -22,7 +22,7 @@ from scheduling.models import (
 )
 from scheduling.outcomes import Result, failed, succeeded
 from scheduling.people import get_person_for
-from scheduling.transport_models import Leg, RoundStop, StopKind, WelfareAlert
+from scheduling.transport_models import GeocodeEntry, Leg, RoundStop, StopKind, WelfareAlert
 
 ERASING_ROLES = frozenset({Role.admin, Role.coordinator})
 
@@ -112,6 +112,7 @@ def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime
         )
     ):
         token.revoked_at = now
+    _forget_cached_addresses(db, person)
     for booking in db.scalars(select(Booking).where(Booking.person_id == person.id)):
         booking.pickup_address = ""
     _forget_home_on_rounds(db, person)
@@ -150,3 +151,30 @@ def _forget_home_on_rounds(db: DbSession, person: Person) -> None:
         stop.lon = person.commune.lon
     for alert in db.scalars(select(WelfareAlert).where(WelfareAlert.person_id == person.id)):
         alert.address = ""
+
+
+def _forget_cached_addresses(db: DbSession, person: Person) -> None:
+    """Drop the person's addresses from the geocoding cache, unless someone else's booking still
+    picks up there (a couple at one address keeps the coordinates the coordinator typed)."""
+    addresses = set(
+        db.scalars(
+            select(Booking.pickup_address).where(
+                Booking.person_id == person.id, Booking.pickup_address != ""
+            )
+        )
+    )
+    if person.address.strip():
+        addresses.add(default_pickup_address(person))
+    still_used = set(
+        db.scalars(
+            select(Booking.pickup_address).where(
+                Booking.person_id != person.id, Booking.pickup_address.in_(addresses)
+            )
+        )
+    )
+    db.execute(
+        delete(GeocodeEntry).where(
+            GeocodeEntry.centre_id == person.centre_id,
+            GeocodeEntry.address.in_(addresses - still_used),
+        )
+    )

@@ -150,3 +150,43 @@ def test_erasure_forgets_the_home_on_past_rounds_and_welfare_alerts(
     assert (pickup.lat, pickup.lon) == (person.commune.lat, person.commune.lon)
     assert dropoff.address == venue_address  # the venue is nobody's personal data
     assert alert.address == "" and alert.person_id == person.id  # the alert itself stays
+
+
+def test_erasure_drops_the_persons_address_from_the_geocoding_cache_only(
+    db, make_person, make_session, make_booking, coordinator, now
+):
+    from scheduling.booking import default_pickup_address
+    from scheduling.transport_models import GeocodeEntry, GeocodeSource
+
+    person = make_person(address="3 rue des Tilleuls")
+    spouse = make_person(address="3 rue des Tilleuls", commune=person.commune)
+    neighbour = make_person(address="5 rue des Tilleuls", commune=person.commune)
+    session = make_session(starts_at=now - dt.timedelta(days=3))
+    home = default_pickup_address(person)
+    make_booking(session, person=person, pickup_address=home)
+    make_booking(
+        make_session(starts_at=now - dt.timedelta(days=10)),
+        person=person,
+        pickup_address="Chez sa fille, 24100 Bergerac",
+    )
+    make_booking(session, person=spouse, pickup_address=home)
+    make_booking(session, person=neighbour, pickup_address=default_pickup_address(neighbour))
+    for address in (home, "Chez sa fille, 24100 Bergerac", default_pickup_address(neighbour)):
+        db.add(
+            GeocodeEntry(
+                centre_id=person.centre_id,
+                address=address,
+                lat=44.8,
+                lon=0.7,
+                source=GeocodeSource.manual,
+                looked_up_at=now,
+            )
+        )
+    db.flush()
+
+    assert erase_person(db, actor=coordinator, person_id=person.id, now=now).ok
+
+    cached = set(db.scalars(select(GeocodeEntry.address)))
+    assert "Chez sa fille, 24100 Bergerac" not in cached
+    assert home in cached  # the spouse is still picked up there
+    assert default_pickup_address(neighbour) in cached
