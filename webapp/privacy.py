@@ -58,7 +58,12 @@ def _export_or_404(person_id: int) -> dict[str, Any]:
 def person_data(person_id: int) -> str:
     """Everything held about the person, readable (the same as the JSON file)."""
     data = _export_or_404(person_id)
-    return render_template("privacy/person.html", data=data, person_id=person_id)
+    return render_template(
+        "privacy/person.html",
+        data=data,
+        person_id=person_id,
+        as_datetime=dt.datetime.fromisoformat,  # the export's dates are ISO text
+    )
 
 
 @bp.get("/donnees-personnelles/<int:person_id>/export.json")

@@ -125,6 +125,7 @@ def test_export_as_a_file_and_as_a_page(client, world, as_coordinator, make_book
     assert "Données personnelles de Jeanne Delmas" in page
     assert "3 rue des Tilleuls" in page and "Marie Delmas" in page
     assert title in page and "Réservations (1)" in page
+    assert "T14:00" not in page and "14 h" in page  # dates in words, not ISO text
 
 
 # --- erasure ----------------------------------------------------------------------------------
