@@ -178,7 +178,7 @@ def test_a_driver_works_the_days_and_hours_the_coordinator_ticks(
     assert driver.weekdays == [1, 3]
     assert driver.available_until == dt.time(12)
     page = text_of(client.get("/transport/chauffeurs"))
-    assert "mardi, jeudi" in page and "09:00 – 12:00" in page
+    assert "mardi, jeudi" in page and "9 h 00 – 12 h 00" in page
 
 
 def test_build_shows_progress_then_rounds_with_map_and_table_then_publish(
