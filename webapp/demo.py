@@ -12,6 +12,7 @@ reserves for fiction (05 36 49 xx xx, 06 39 98 xx xx), so no real subscriber is 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import math
 import random
@@ -52,6 +53,7 @@ from scheduling.people import create_person
 from scheduling.sessions import create_activity, create_series, create_session
 from webapp.auth import hash_password
 from webapp.db import session_scope
+from webapp.demo_history import HistorySummary, Staff, load_history
 
 CENTRE_SLUG = "crt-bergeracois"
 CENTRE_NAME = "CRT du Bergeracois"
@@ -375,6 +377,13 @@ ACTIVITIES = [
         Audience.professionals,
         "Pour les aides à domicile et infirmiers libéraux du territoire : repérer et agir.",
     ),
+    (
+        "Formation : repérer l'isolement",
+        Field.professional,
+        Audience.professionals,
+        "Pour les aides à domicile et les secrétaires de mairie : repérer une personne isolée "
+        "et savoir vers qui l'orienter.",
+    ),
 ]
 
 
@@ -574,6 +583,7 @@ class DemoSummary:
     waitlisted: int = 0
     vehicles: int = 0
     drivers: int = 0
+    history: HistorySummary = dataclasses.field(default_factory=HistorySummary)
 
 
 def find_demo_centre(db: Session) -> Centre | None:
@@ -637,6 +647,18 @@ def load_demo(db: Session, *, now: dt.datetime) -> DemoSummary:
     summary.carers = len(carers)
     activities = _add_activities(db, staff["animation"])
     summary.activities = len(activities)
+    summary.vehicles = _add_vehicles(db, centre, communes, venues)
+    summary.drivers = _add_drivers(db, centre, staff)
+    db.flush()
+    # The past six weeks first (their own seed): the report has figures from the start.
+    summary.history = load_history(
+        db,
+        now=now,
+        staff=Staff(staff["animation"], staff["coordination"], carers[0]),
+        activities=activities,
+        venues=venues,
+        persons=persons,
+    )
     sessions = _add_sessions(db, staff["animation"], now, today, activities, venues)
     summary.sessions = len(sessions)
     booked, waiting = _add_bookings(db, rng, staff["animation"], carers[0], now, sessions, persons)
@@ -647,8 +669,6 @@ def load_demo(db: Session, *, now: dt.datetime) -> DemoSummary:
         .where(Notification.centre_id == centre.id, Notification.sent_at.is_(None))
         .values(sent_at=Notification.created_at)
     )
-    summary.vehicles = _add_vehicles(db, centre, communes, venues)
-    summary.drivers = _add_drivers(db, centre, staff)
     db.flush()
     return summary
 
@@ -1082,6 +1102,13 @@ def _print_summary(summary: DemoSummary) -> None:
         f"{summary.sessions} séances sur {DAYS_OF_SESSIONS} jours, "
         f"{summary.bookings} réservations confirmées et {summary.waitlisted} en liste d'attente, "
         f"{summary.vehicles} véhicules, {summary.drivers} chauffeurs."
+    )
+    past = summary.history
+    click.echo(
+        f"  Les six semaines passées : {past.sessions} séances dont {past.cancelled} annulées, "
+        f"{past.bookings} réservations, appel fait ; {past.rounds} tournées pointées sur "
+        f"{past.transport_days} jours ({past.distance_km:.0f} km). Voir la page Rapports "
+        "du compte « coordination »."
     )
     click.echo(f"Comptes de démonstration (mot de passe pour tous : {DEMO_PASSWORD}) :")
     for username, role in LOGINS:

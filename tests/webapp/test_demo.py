@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
@@ -17,13 +18,16 @@ from scheduling.models import (
     Field,
     Mobility,
     Notification,
+    NotificationChannel,
     Person,
     Role,
     User,
     Vehicle,
 )
+from scheduling.reports import Period, activity_report, transport_report
+from scheduling.transport_models import WelfareAlert
 from tests.webapp.conftest import read, sign_in
-from webapp.demo import CENTRE_SLUG, DEMO_PASSWORD, read_communes
+from webapp.demo import CENTRE_SLUG, DEMO_PASSWORD, centre_now, read_communes
 
 LOGINS = ("admin", "coordination", "animation", "aidant", "chauffeur")
 
@@ -76,6 +80,45 @@ def test_demo_loads_a_realistic_territory(app, db):
 
     [carer] = read(db, select(User).where(User.username == "aidant"))
     assert carer.role is Role.carer and len(carer.helped_persons) == 2
+
+
+def test_demo_has_six_weeks_of_history_for_the_reports(app, db):
+    """A newcomer opening /rapports sees held sessions, attendance and marked rounds."""
+    run_demo(app)
+    [centre] = read(db, select(Centre).where(Centre.slug == CENTRE_SLUG))
+    now = centre_now()
+    past_month = Period(now.date() - dt.timedelta(days=30), now.date())
+
+    report = activity_report(db, centre_id=centre.id, period=past_month, now=now)
+    for line in report.by_field:
+        assert line.figures.sessions_held > 0, line.field
+    assert report.totals.sessions_cancelled >= 1
+    attendance = report.totals.attendance
+    assert attendance.present > attendance.excused > 0
+    assert attendance.absent > 0
+    assert report.first_timers > 0 and report.turned_away > 0
+    assert report.communes_reached >= 10
+
+    transport = transport_report(db, centre_id=centre.id, period=past_month, now=now)
+    db.commit()
+    assert transport is not None
+    assert transport.distance_km > 0 and transport.passengers_carried > 0
+    assert transport.average_ride_min is not None and transport.average_ride_min > 0
+    assert transport.longest_ride_min is not None and transport.longest_ride_min <= 90
+
+    # The past leaves no e-mail to send, no call to make and no alert to follow up.
+    assert count(db, Notification, Notification.sent_at.is_(None)) == 0
+    assert (
+        count(
+            db,
+            Notification,
+            Notification.done_at.is_(None),
+            Notification.channel == NotificationChannel.phone_call,
+        )
+        == 0
+    )
+    assert count(db, WelfareAlert, WelfareAlert.acknowledged_at.is_(None)) == 0
+    assert count(db, Booking, Booking.status == BookingStatus.no_show) > 0
 
 
 def test_demo_is_idempotent_and_reset_reloads(app, db):
