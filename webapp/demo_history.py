@@ -30,7 +30,6 @@ from scheduling.models import (
     Booking,
     BookingStatus,
     Frequency,
-    Mobility,
     Notification,
     NotificationChannel,
     Person,
@@ -76,7 +75,7 @@ ARRIVE_BEFORE_MIN = 15  # the rounds drop people this long before the session st
 RETURN_AFTER_MIN = 5
 # Past rounds fetch people in a simple order: more homes than this would make the first one's
 # ride longer than the planner allows.
-MAX_BOOKINGS_PER_ROUND = 4
+MAX_BOOKINGS_PER_ROUND = 5
 
 
 @dataclass(frozen=True)
@@ -479,29 +478,58 @@ def _stop(
     return PlannedStop(rider.booking.id, leg, kind, point, at, at, at + service)
 
 
-def _fill(
-    vehicles: list[Vehicle], bookings: list[Booking]
-) -> tuple[dict[int, list[Booking]], list[Booking]]:
-    """Wheelchair users first, each booking into the first vehicle it still fits in."""
-    loads = {v.id: [0, 0] for v in vehicles}
-    chosen: dict[int, list[Booking]] = {v.id: [] for v in vehicles}
-    left: list[Booking] = []
-    for booking in sorted(bookings, key=lambda b: (b.mobility is not Mobility.wheelchair, b.id)):
-        seats, chairs = load_of_booking(booking)
-        for vehicle in vehicles:
-            load = loads[vehicle.id]
+def _bearing(venue: Venue, person: Person) -> float:
+    return math.atan2((person.lat or 0.0) - venue.lat, (person.lon or 0.0) - venue.lon)
+
+
+def _longest_ride(planned: PlannedRound) -> float:
+    picked = {
+        (s.booking_id, s.leg): s.departure for s in planned.stops if s.kind is StopKind.pickup
+    }
+    return max(
+        (
+            s.begin - picked[(s.booking_id, s.leg)]
+            for s in planned.stops
+            if s.kind is StopKind.dropoff
+        ),
+        default=0.0,
+    )
+
+
+def _share_out(
+    settings: TransportSettings,
+    vehicles: list[Vehicle],
+    session: ActivitySession,
+    bookings: list[Booking],
+) -> tuple[list[PlannedRound], list[Booking]]:
+    """Sweep around the venue: neighbours share a vehicle while it has room and nobody's ride
+    gets longer than the centre allows; what no vehicle can take stays unserved."""
+    left = sorted(bookings, key=lambda b: _bearing(session.venue, b.person))
+    rounds: list[PlannedRound] = []
+    for vehicle in vehicles:
+        riders: list[_Rider] = []
+        seats = chairs = 0
+        planned: PlannedRound | None = None
+        for booking in list(left):
+            more_seats, more_chairs = load_of_booking(booking)
             if (
-                len(chosen[vehicle.id]) < MAX_BOOKINGS_PER_ROUND
-                and load[0] + seats <= vehicle.seats
-                and load[1] + chairs <= vehicle.wheelchair_places
+                len(riders) >= MAX_BOOKINGS_PER_ROUND
+                or seats + more_seats > vehicle.seats
+                or chairs + more_chairs > vehicle.wheelchair_places
             ):
-                load[0] += seats
-                load[1] += chairs
-                chosen[vehicle.id].append(booking)
-                break
-        else:
-            left.append(booking)
-    return chosen, left
+                continue
+            home = Point(
+                booking.person.lat or 0.0, booking.person.lon or 0.0, booking.pickup_address
+            )
+            trial = _round_for(settings, vehicle, session, [*riders, _Rider(booking, home)])
+            if riders and _longest_ride(trial) > settings.max_ride_cap_min:
+                continue
+            riders.append(_Rider(booking, home))
+            seats, chairs, planned = seats + more_seats, chairs + more_chairs, trial
+            left.remove(booking)
+        if planned is not None:
+            rounds.append(planned)
+    return rounds, left
 
 
 def _past_rounds(
@@ -537,29 +565,20 @@ def _past_rounds(
     for index, day in enumerate(days):
         session = next(s for s in sessions if s.starts_at.date() == day and s.transport_offered)
         bookings = transport_bookings(db, centre_id, day)
-        by_vehicle, left = _fill(vehicles, bookings)
-        rounds = tuple(
-            _round_for(
-                settings,
-                vehicle,
-                session,
-                [
-                    _Rider(b, Point(b.person.lat or 0.0, b.person.lon or 0.0, b.pickup_address))
-                    for b in by_vehicle[vehicle.id]
-                ],
-            )
-            for vehicle in vehicles
-            if by_vehicle[vehicle.id]
-        )
+        rounds, left = _share_out(settings, vehicles, session, bookings)
         unserved = tuple(
-            Unserved(b.id, leg, "Plus de place dans les véhicules à cette heure")
+            Unserved(
+                b.id, leg, "Plus de place dans les véhicules à cette heure, ou trajet trop long"
+            )
             for b in left
             for leg, wanted in ((Leg.outbound, b.transport_out), (Leg.back, b.transport_back))
             if wanted
         )
         row = get_or_create_day(db, centre_id, day)
         eve = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(15, 0))
-        save_plan(db, row, Plan(rounds, unserved), now=eve, bookings={b.id: b for b in bookings})
+        save_plan(
+            db, row, Plan(tuple(rounds), unserved), now=eve, bookings={b.id: b for b in bookings}
+        )
         publish_day(db, row, eve + dt.timedelta(hours=1))
         failure = StopStatus.no_show if index == 0 else None
         if index == len(days) - 1 and len(days) > 1:
@@ -583,8 +602,8 @@ def _mark_day(
     for round_ in day.rounds:
         driver = round_.driver.user if round_.driver is not None else staff.coordinator
         pickups = [s for s in round_.stops if s.kind is StopKind.pickup and s.leg is Leg.outbound]
-        if failure is not None and len(pickups) >= 2:
-            failed[pickups[1].booking_id] = failure
+        if failure is not None and pickups:
+            failed[pickups[min(1, len(pickups) - 1)].booking_id] = failure
             failure = None
         for stop in round_.stops:
             when = stop.planned_begin + dt.timedelta(minutes=rng.randint(0, 4))
