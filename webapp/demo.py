@@ -50,10 +50,10 @@ from scheduling.models import (
     VenueKind,
 )
 from scheduling.people import create_person
-from scheduling.sessions import create_activity, create_series, create_session
+from scheduling.sessions import create_activity, create_series
 from webapp.auth import hash_password
 from webapp.db import session_scope
-from webapp.demo_history import HistorySummary, Staff, load_history
+from webapp.demo_history import HistorySummary, Staff, create_one_off, load_history
 
 CENTRE_SLUG = "crt-bergeracois"
 CENTRE_NAME = "CRT du Bergeracois"
@@ -888,27 +888,11 @@ def _add_sessions(
         sessions.extend(series.value.sessions)
     for one in ONE_OFFS:
         day = _weekday_on_or_after(today + dt.timedelta(days=one.day_offset))
-        starts_at = dt.datetime.combine(day, one.start)
-        deadline = (
-            starts_at - dt.timedelta(hours=one.deadline_hours) if one.deadline_hours else None
+        sessions.append(
+            create_one_off(
+                db, one, day, animator=animator, now=now, activities=activities, venues=venues
+            )
         )
-        result = create_session(
-            db,
-            actor=animator,
-            now=now,
-            activity_id=activities[one.activity].id,
-            venue_id=venues[one.venue].id,
-            starts_at=starts_at,
-            ends_at=dt.datetime.combine(day, one.end),
-            seats=one.seats,
-            wheelchair_places=one.wheelchair_places,
-            animator_id=animator.id,
-            booking_deadline=deadline,
-            transport_offered=one.transport,
-        )
-        if result.value is None:
-            raise RuntimeError(f"Séance de démonstration refusée : {result.message}")
-        sessions.append(result.value)
     return sorted(sessions, key=lambda s: (s.starts_at, s.id))
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -269,28 +271,66 @@ def _past_sessions(
         sessions.extend(result.value.sessions)
     for one in PAST_ONE_OFFS:
         day = _weekday_on_or_before(today - dt.timedelta(days=one.days_ago))
-        starts_at = dt.datetime.combine(day, one.start)
-        deadline = (
-            starts_at - dt.timedelta(hours=one.deadline_hours) if one.deadline_hours else None
+        sessions.append(
+            create_one_off(
+                db, one, day, animator=animator, now=entered, activities=activities, venues=venues
+            )
         )
-        created = create_session(
-            db,
-            actor=animator,
-            now=entered,
-            activity_id=activities[one.activity].id,
-            venue_id=venues[one.venue].id,
-            starts_at=starts_at,
-            ends_at=dt.datetime.combine(day, one.end),
-            seats=one.seats,
-            wheelchair_places=one.wheelchair_places,
-            animator_id=animator.id,
-            booking_deadline=deadline,
-            transport_offered=one.transport,
-        )
-        if created.value is None:
-            raise RuntimeError(f"Séance passée refusée : {created.message}")
-        sessions.append(created.value)
     return sorted(sessions, key=lambda s: (s.starts_at, s.id))
+
+
+class OneOff(Protocol):
+    """What a one-off session of the demo is made of (upcoming or past)."""
+
+    # Read-only members, so the frozen plan dataclasses satisfy it.
+    @property
+    def activity(self) -> str: ...
+    @property
+    def venue(self) -> str: ...
+    @property
+    def start(self) -> dt.time: ...
+    @property
+    def end(self) -> dt.time: ...
+    @property
+    def seats(self) -> int: ...
+    @property
+    def wheelchair_places(self) -> int: ...
+    @property
+    def transport(self) -> bool: ...
+    @property
+    def deadline_hours(self) -> int | None: ...
+
+
+def create_one_off(
+    db: Session,
+    one: OneOff,
+    day: dt.date,
+    *,
+    animator: User,
+    now: dt.datetime,
+    activities: Mapping[str, Activity],
+    venues: Mapping[str, Venue],
+) -> ActivitySession:
+    """Create the session `one` describes on `day`, through the animators' use-case."""
+    starts_at = dt.datetime.combine(day, one.start)
+    deadline = starts_at - dt.timedelta(hours=one.deadline_hours) if one.deadline_hours else None
+    created = create_session(
+        db,
+        actor=animator,
+        now=now,
+        activity_id=activities[one.activity].id,
+        venue_id=venues[one.venue].id,
+        starts_at=starts_at,
+        ends_at=dt.datetime.combine(day, one.end),
+        seats=one.seats,
+        wheelchair_places=one.wheelchair_places,
+        animator_id=animator.id,
+        booking_deadline=deadline,
+        transport_offered=one.transport,
+    )
+    if created.value is None:
+        raise RuntimeError(f"Séance de démonstration refusée : {created.message}")
+    return created.value
 
 
 def _past_bookings(
