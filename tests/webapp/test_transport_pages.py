@@ -199,7 +199,8 @@ def test_build_shows_progress_then_rounds_with_map_and_table_then_publish(
     waiting = client.get(f"/transport/jour/{day}").get_data(as_text=True)
     # Either still computing (the page refreshes itself) or already done.
     if "<progress" in waiting:
-        assert '<meta http-equiv="refresh" content="2">' in waiting
+        assert '<meta http-equiv="refresh" content="5; url=/transport/jour/' in waiting
+        assert "Arrêter la mise à jour automatique" in waiting
     assert _wait_done(db, centre_id).job_status is JobStatus.done
     html = client.get(f"/transport/jour/{day}").get_data(as_text=True)
     page = text_of(client.get(f"/transport/jour/{day}"))
@@ -219,6 +220,31 @@ def test_build_shows_progress_then_rounds_with_map_and_table_then_publish(
     # The carer of Jeanne got her promised windows by e-mail.
     mails = smtp_sink.to("marie@example.org")
     assert any("prise en charge entre" in m.get_body(("plain",)).get_content() for m in mails)
+
+
+def test_a_running_build_can_be_followed_without_the_page_reloading_itself(
+    client: Any, login: Any, world: TransportWorld, db: Any
+) -> None:
+    """WCAG 2.2.1: the reader may stop the self-reload and follow the build with a plain link."""
+    from scheduling.transport import get_or_create_day, mark_job
+
+    day = world.day.isoformat()
+    row = get_or_create_day(db, world.centre.id, world.day)
+    mark_job(row, JobStatus.running, progress=40, message="Calcul des tournées")
+    db.commit()
+    login(world.coordinator)
+    auto = client.get(f"/transport/jour/{day}").get_data(as_text=True)
+    assert f'content="5; url=/transport/jour/{day}#calcul"' in auto
+    assert f'href="/transport/jour/{day}?auto=non#calcul">Arrêter la mise à jour' in auto
+    manual = client.get(f"/transport/jour/{day}?auto=non").get_data(as_text=True)
+    assert '<meta http-equiv="refresh"' not in manual
+    assert f'href="/transport/jour/{day}?auto=non#calcul">Voir où en est le calcul' in manual
+    assert f'href="/transport/jour/{day}#calcul">Reprendre la mise à jour' in manual
+    # Building again from that page keeps the page still.
+    assert '<input type="hidden" name="auto" value="non">' in manual
+    response = post(client, f"/transport/jour/{day}/construire", {"auto": "non"})
+    assert response.headers["Location"].endswith(f"/transport/jour/{day}?auto=non#calcul")
+    _wait_done(db, world.centre.id)
 
 
 def test_pinning_a_passenger_re_solves_around_that_vehicle(

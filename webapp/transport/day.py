@@ -39,7 +39,7 @@ from webapp.transport.forms import CoordinatesForm, DayForm, MoveForm
 from webapp.transport.svg import MapPoint, round_map
 
 F = TypeVar("F", bound=Callable[..., Any])
-REFRESH_SECONDS = 2
+REFRESH_SECONDS = 5  # long enough to reach the link that stops it (one Tab away)
 
 
 def coordinators_only(view: F) -> F:
@@ -90,10 +90,19 @@ class StopRow:
 @bp.get("/jour/<day>")
 @coordinators_only
 def show_day(day: str) -> str:
-    return _render_day(_parse_day(day))
+    return _render_day(_parse_day(day), auto_refresh=request.args.get("auto") != "non")
 
 
-def _render_day(date: dt.date, coordinates: CoordinatesForm | None = None) -> str:
+def _day_url(date: dt.date, auto_refresh: bool = True) -> str:
+    """The day's page, at its "Calcul" section: after a reload, the next Tab goes there."""
+    if auto_refresh:
+        return url_for("transport.show_day", day=date.isoformat(), _anchor="calcul")
+    return url_for("transport.show_day", day=date.isoformat(), auto="non", _anchor="calcul")
+
+
+def _render_day(
+    date: dt.date, coordinates: CoordinatesForm | None = None, auto_refresh: bool = True
+) -> str:
     db = get_db()
     centre_id = current_centre_id()
     row = find_day(db, centre_id, date)
@@ -110,7 +119,13 @@ def _render_day(date: dt.date, coordinates: CoordinatesForm | None = None) -> st
         date=date,
         day=row,
         working=working,
-        refresh=REFRESH_SECONDS if working else None,
+        # While the build runs the page reloads itself (plain HTML, no script), unless the
+        # reader stopped it (WCAG 2.2.1): a reload every few seconds moves the focus and makes
+        # a screen reader start again. Then a plain link shows where the build is.
+        refresh=REFRESH_SECONDS if working and auto_refresh else None,
+        refresh_url=_day_url(date),
+        auto_refresh=auto_refresh,
+        manual_url=_day_url(date, auto_refresh=False),
         rounds=[(r, _stop_rows(r), _map_of(r, communes)) for r in rounds],
         vehicles=vehicles,
         settings=settings,
@@ -179,7 +194,7 @@ def build_day(day: str) -> Response:
     get_db().commit()  # end the request's read transaction before the job's writes
     enqueue_build(app, current_centre_id(), date)
     flash("Le calcul des tournées est lancé.", "success")
-    return redirect(url_for("transport.show_day", day=date.isoformat()))
+    return redirect(_day_url(date, auto_refresh=request.form.get("auto") != "non"))
 
 
 @bp.post("/jour/<day>/epingler")
@@ -205,7 +220,7 @@ def pin(day: str) -> Response:
     db.commit()
     enqueue_build(current_app._get_current_object(), centre_id, date)  # type: ignore[attr-defined]
     flash("Le passager est placé ; les tournées sont recalculées autour de ce choix.", "success")
-    return redirect(url_for("transport.show_day", day=date.isoformat()))
+    return redirect(_day_url(date))
 
 
 @bp.post("/jour/<day>/coordonnees")
