@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
+import scheduling.audit  # the audit log
 import scheduling.models  # registers every table on the metadata
 import scheduling.transport_models  # noqa: F401  (the transport tables too)
 from scheduling.db import Base, make_engine, normalize_url

@@ -10,10 +10,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, Response, current_app, g
+import click
+from flask import Flask, Response, current_app, g, has_request_context
+from flask_login import current_user
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduling import audit
 from scheduling.db import make_engine, make_session_factory
 
 _AFTER_COMMIT = "_navette_after_commit"
@@ -23,9 +26,24 @@ def init_app(app: Flask) -> None:
     """Bind an engine and a session factory to the app (no connection is opened here)."""
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["navette_engine"] = engine
-    app.extensions["navette_session_factory"] = make_session_factory(engine)
+    factory = make_session_factory(engine)
+    # Every change made through the app (pages, jobs, commands) is logged with its author.
+    factory.configure(info={audit.ACTOR_KEY: current_actor})
+    audit.install(factory)
+    app.extensions["navette_session_factory"] = factory
     app.after_request(_commit_or_rollback)
     app.teardown_appcontext(_close_session)
+
+
+def current_actor() -> audit.Actor:
+    """Who is acting now, for the audit log: the signed-in user, else the command or the job."""
+    if has_request_context():
+        if current_user.is_authenticated:
+            return audit.Actor.of(current_user)
+        return audit.Actor("visiteur non connecté")
+    if click.get_current_context(silent=True) is not None:
+        return audit.COMMAND_LINE
+    return audit.SCHEDULED_TASK
 
 
 def get_engine(app: Flask | None = None) -> Engine:
