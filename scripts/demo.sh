@@ -15,6 +15,10 @@ mkdir -p instance
 # never sent to the national address service (set NAVETTE_GEOCODER=ban in production).
 export NAVETTE_GEOCODER="${NAVETTE_GEOCODER:-offline}"
 
+# The demo is served over plain http on 127.0.0.1: let the browser keep the session cookie.
+# A real deployment is served over https and keeps the default (Secure cookies, HSTS).
+export NAVETTE_INSECURE_COOKIES="${NAVETTE_INSECURE_COOKIES:-1}"
+
 echo "== Mise à jour de la base (${DATABASE_URL:-sqlite:///instance/navette.sqlite3})"
 alembic upgrade head
 

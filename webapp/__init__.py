@@ -25,9 +25,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a slow reader must not lose the form they were filling in
-        LOGIN_MAX_FAILURES=5,
-        LOGIN_FAILURE_WINDOW_SECONDS=600,
     )
+    from webapp import security
+
+    security.configure(app)  # secure cookies, rate limits (webapp/security.py)
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
@@ -50,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.bookings import bp as bookings_bp
     from webapp.calendar import bp as calendar_bp
     from webapp.driver import bp as driver_bp
+    from webapp.journal import bp as journal_bp
     from webapp.privacy import bp as privacy_bp
     from webapp.reports import bp as reports_bp
     from webapp.transport import bp as transport_bp
@@ -64,6 +66,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports_bp, url_prefix="/rapports")
     app.register_blueprint(driver_bp, url_prefix="/chauffeur")
     app.register_blueprint(transport_bp, url_prefix="/transport")
+    app.register_blueprint(journal_bp)
+    security.init_app(app)  # rate limits wrap the views registered above
 
     from webapp.demo import demo_command
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import flask
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -22,14 +23,17 @@ from flask import (
 )
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from scheduling.models import Centre, Role, User
+from webapp import reset_tokens, security
 from webapp.db import get_db
 from webapp.forms import NavetteForm
+from webapp.mail import send_mail_in_background
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -45,7 +49,6 @@ def init_app(app: Any) -> None:
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Connectez-vous pour continuer."
     login_manager.login_message_category = "info"
-    app.extensions["navette_login_failures"] = {}
     app.context_processor(lambda: {"STAFF_ROLES": STAFF_ROLES, "Role": Role})
 
 
@@ -122,31 +125,6 @@ def get_in_centre(model: type[Any], object_id: int) -> Any:
     return obj
 
 
-# --- sign-in rate limit: kept in memory, per process, by address and user name -------------
-
-
-def _failures() -> dict[tuple[str, str], list[float]]:
-    failures: dict[tuple[str, str], list[float]] = current_app.extensions["navette_login_failures"]
-    return failures
-
-
-def _recent_failures(key: tuple[str, str]) -> list[float]:
-    window = current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"]
-    now = time.monotonic()
-    recent = [t for t in _failures().get(key, []) if now - t < window]
-    _failures()[key] = recent
-    return recent
-
-
-def _too_many_failures(key: tuple[str, str]) -> bool:
-    limit: int = current_app.config["LOGIN_MAX_FAILURES"]
-    return len(_recent_failures(key)) >= limit
-
-
-def _record_failure(key: tuple[str, str]) -> None:
-    _recent_failures(key).append(time.monotonic())
-
-
 # --- forms and views ----------------------------------------------------------------------
 
 
@@ -163,12 +141,9 @@ class SignInForm(NavetteForm):
     )
 
 
-class PasswordChangeForm(NavetteForm):
-    current_password = PasswordField(
-        "Mot de passe actuel",
-        validators=[DataRequired("Indiquez votre mot de passe actuel.")],
-        render_kw={"autocomplete": "current-password"},
-    )
+class NewPasswordForm(NavetteForm):
+    """Choosing a new password: the same rules on the change form and from a reset link."""
+
     new_password = PasswordField(
         "Nouveau mot de passe",
         description=f"Au moins {MIN_PASSWORD_LENGTH} caractères.",
@@ -192,6 +167,26 @@ class PasswordChangeForm(NavetteForm):
     )
 
 
+class PasswordChangeForm(NewPasswordForm):
+    current_password = PasswordField(
+        "Mot de passe actuel",
+        validators=[DataRequired("Indiquez votre mot de passe actuel.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ForgotPasswordForm(NavetteForm):
+    # Named `username` like the sign-in field: the same per-account rate limit key.
+    username = StringField(
+        "Identifiant ou adresse e-mail",
+        validators=[
+            DataRequired("Indiquez votre identifiant ou votre adresse e-mail."),
+            Length(max=254),
+        ],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+
+
 def _safe_next(target: str | None) -> str | None:
     """Accept only a path on this site as the page to return to after sign-in."""
     if not target:
@@ -212,30 +207,61 @@ def home_for(user: User) -> str:
     return url_for("agenda.index")
 
 
+THROTTLED = (
+    "Trop d'essais manqués pour ce compte ou depuis cet appareil. Attendez une dizaine de "
+    "minutes avant de réessayer, ou choisissez un nouveau mot de passe avec « Mot de passe "
+    "oublié ? »."
+)
+RESET_THROTTLED = (
+    "Trop de demandes en peu de temps. Attendez une heure avant de réessayer, ou appelez le centre."
+)
+# Checked when the account name is unknown, so the answer takes as long as for a real account.
+_UNKNOWN_ACCOUNT_HASH = generate_password_hash("navette: pas de compte")
+
+
+def throttled_page(endpoint: str) -> flask.Response:
+    """The 429 answer of a rate-limited form: the same page, a clear message, what was typed."""
+    if endpoint == "auth.sign_in":
+        body = render_template("auth/sign_in.html", form=SignInForm(), error=THROTTLED)
+    elif endpoint == "auth.forgot_password":
+        body = render_template(
+            "auth/forgot_password.html", form=ForgotPasswordForm(), error=RESET_THROTTLED
+        )
+    else:
+        body = render_template("errors/429.html", code=429)
+    # A flask Response (not werkzeug's): Flask-Limiter only uses those as the breach page.
+    response: flask.Response = make_response(body, 429)
+    return response
+
+
+def find_user(db: Session, username: str) -> User | None:
+    # Case-insensitive: a tablet often capitalises the first letter on its own.
+    return db.scalar(select(User).where(func.lower(User.username) == username.lower()).limit(1))
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 def sign_in() -> str | Response | tuple[str, int]:
+    """Sign in. Failures count against rate limits per account name and per address
+    (webapp/security.py): past them, the page answers 429 before looking at the password."""
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = SignInForm()
     error = None
     if form.validate_on_submit():
         username = (form.username.data or "").strip()
-        key = (request.remote_addr or "?", username.lower())
-        if _too_many_failures(key):
-            error = "Trop d'essais manqués. Attendez quelques minutes avant de réessayer."
-            return render_template("auth/sign_in.html", form=form, error=error), 429
-        # Case-insensitive: a tablet often capitalises the first letter on its own.
-        user = get_db().scalar(
-            select(User).where(func.lower(User.username) == username.lower()).limit(1)
-        )
-        if user is None or not user.active or not password_matches(user, form.password.data or ""):
-            _record_failure(key)
+        user = find_user(get_db(), username)
+        password = form.password.data or ""
+        if user is None:
+            check_password_hash(_UNKNOWN_ACCOUNT_HASH, password)
+        if user is None or not user.active or not password_matches(user, password):
+            security.mark_failure()
             error = "Identifiant ou mot de passe incorrect."
         else:
-            _failures().pop(key, None)
             login_user(user)
             flash(f"Bonjour {user.display_name}, vous êtes connecté(e).", "success")
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
+    elif request.method == "POST":
+        security.mark_failure()  # an empty password counts too
     return render_template("auth/sign_in.html", form=form, error=error)
 
 
@@ -258,3 +284,73 @@ def change_password() -> str | Response:
             flash("Votre mot de passe est changé.", "success")
             return redirect(home_for(current_user))
     return render_template("auth/change_password.html", form=form)
+
+
+# --- forgotten password: a signed link by e-mail -------------------------------------------
+
+RESET_SENT = (
+    "Si un compte correspond à ce que vous avez indiqué, un e-mail vient de partir vers "
+    "l'adresse de ce compte, avec un lien pour choisir un nouveau mot de passe."
+)
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+def forgot_password() -> str | Response:
+    """Ask for a reset link. The answer is the same whether an account matches or not."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        for user in _accounts_matching(get_db(), form.username.data or ""):
+            _send_reset_link(user)
+        return render_template("auth/reset_sent.html", message=RESET_SENT, minutes=_minutes())
+    return render_template("auth/forgot_password.html", form=form, error=None)
+
+
+def _accounts_matching(db: Session, typed: str) -> list[User]:
+    """Active accounts with an e-mail whose name or e-mail is `typed` (case-insensitive)."""
+    typed = typed.strip().lower()
+    found = db.scalars(
+        select(User)
+        .where(
+            User.active.is_(True),
+            User.email.is_not(None),
+            (func.lower(User.username) == typed) | (func.lower(User.email) == typed),
+        )
+        .order_by(User.id)
+        .limit(5)
+    )
+    return [user for user in found if (user.email or "").strip()]
+
+
+def _minutes() -> int:
+    return reset_tokens.max_age() // 60
+
+
+def _send_reset_link(user: User) -> None:
+    link = url_for("auth.reset_password", token=reset_tokens.make_token(user), _external=True)
+    body = (
+        f"Bonjour {user.display_name},\n\n"
+        f"Quelqu'un (vous, sans doute) a demandé un nouveau mot de passe pour le compte "
+        f"Navette « {user.username} ».\n\n"
+        f"Pour le choisir, ouvrez ce lien dans les {_minutes()} minutes :\n{link}\n\n"
+        "Le lien ne sert qu'une fois. Si vous n'avez rien demandé, ne faites rien : votre mot "
+        "de passe actuel reste valable.\n\n"
+        "Le centre de ressources territorial"
+    )
+    send_mail_in_background(user.email or "", "Navette : choisir un nouveau mot de passe", body)
+
+
+@bp.route("/mot-de-passe-oublie/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    """Choose a new password from the e-mailed link (same rules as the change form)."""
+    db = get_db()
+    user = reset_tokens.user_for_token(db, token) if len(token) <= 500 else None
+    if user is None:
+        return render_template("auth/reset_invalid.html"), 400
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        user.password_hash = hash_password(form.new_password.data or "")
+        security.forget_failures(user.username)
+        logout_user()
+        flash("Votre mot de passe est changé. Connectez-vous avec le nouveau.", "success")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_password.html", form=form, user=user)

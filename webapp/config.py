@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/navette.sqlite3"
+DEFAULT_RETENTION_MONTHS = 36
+TRUTHY = ("1", "true", "yes")
 
 
 def settings_from_env() -> dict[str, object]:
@@ -23,7 +25,21 @@ def settings_from_env() -> dict[str, object]:
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "navette@localhost"),
         "DEFAULT_CENTRE": env.get("NAVETTE_DEFAULT_CENTRE") or None,
         "SECRET_KEY": env.get("SECRET_KEY") or None,
+        # Sign-in security (webapp/security.py) and retention (scheduling/privacy.py).
+        "RATELIMIT_STORAGE_URI": (
+            env.get("NAVETTE_RATELIMIT_STORAGE") or env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        ),
+        "INSECURE_COOKIES": env.get("NAVETTE_INSECURE_COOKIES", "").lower() in TRUTHY,
+        "TRUSTED_PROXIES": int(env.get("NAVETTE_TRUSTED_PROXIES") or 0),
+        "TRUSTED_HOSTS": _list(env.get("NAVETTE_TRUSTED_HOSTS")),
+        "RETENTION_MONTHS": int(env.get("NAVETTE_RETENTION_MONTHS") or DEFAULT_RETENTION_MONTHS),
     }
+
+
+def _list(value: str | None) -> list[str] | None:
+    """A comma-separated list, or None when unset."""
+    items = [item.strip() for item in (value or "").split(",") if item.strip()]
+    return items or None
 
 
 def secret_key_from_instance(instance_path: str) -> str:

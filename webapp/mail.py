@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
+import threading
 from collections.abc import Iterable
 from email.message import EmailMessage
 
@@ -41,6 +42,27 @@ def send_mail(to: str, subject: str, body: str, calendar: bytes | None = None) -
         after_commit(lambda: _deliver(app.config, app.logger, msg))
     else:
         _deliver(current_app.config, current_app.logger, msg)
+
+
+def send_mail_in_background(to: str, subject: str, body: str) -> None:
+    """Send a plain-text e-mail from another thread, after commit when called in a request.
+
+    For answers that must not tell anything by their delay: the password-reset request answers
+    as fast whether an e-mail leaves or not (a slow SMTP server would otherwise show which
+    accounts exist).
+    """
+    msg = build_message(to, subject, body)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def start() -> None:
+        threading.Thread(
+            target=_deliver, args=(app.config, app.logger, msg), name="navette-mail", daemon=True
+        ).start()
+
+    if has_request_context():
+        after_commit(start)
+    else:
+        start()
 
 
 def send_notifications(notifications: Iterable[Notification]) -> None:

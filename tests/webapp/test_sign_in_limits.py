@@ -1,0 +1,194 @@
+"""Sign-in throttling (Flask-Limiter): per account name and per address, in memory and in Redis;
+secure cookies and HSTS."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.webapp.conftest import PASSWORD, post, sign_in, text_of
+from webapp import create_app
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+REDIS_URL = os.environ.get("NAVETTE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+THROTTLED = "Trop d'essais manqués pour ce compte ou depuis cet appareil"
+
+
+def from_address(address: str) -> dict[str, Any]:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_five_failures_throttle_the_account_even_with_the_right_password(client, world):
+    for _ in range(5):
+        response = sign_in(client, "aidante", "mauvais")
+        assert response.status_code == 200
+        assert "Identifiant ou mot de passe incorrect." in text_of(response)
+    response = sign_in(client, "Aidante", PASSWORD)  # the name counts whatever its case
+    assert response.status_code == 429
+    page = text_of(response)
+    assert THROTTLED in page
+    assert "Mot de passe oublié ?" in page
+    assert 'value="Aidante"' in response.get_data(as_text=True)  # what was typed is kept
+    assert client.get("/reservations").status_code == 302  # not signed in
+    # Another account from the same address still signs in.
+    assert sign_in(client, "autre-aidant", PASSWORD).status_code == 302
+
+
+def test_an_unknown_account_is_throttled_the_same_way(client, world):
+    for _ in range(5):
+        response = sign_in(client, "personne-inconnue", "mauvais")
+        assert "Identifiant ou mot de passe incorrect." in text_of(response)
+    response = sign_in(client, "personne-inconnue", "mauvais")
+    assert response.status_code == 429
+    assert THROTTLED in text_of(response)
+
+
+def test_the_account_limit_holds_from_another_address(client, world):
+    for index in range(5):
+        post(
+            client,
+            "/connexion",
+            {"username": "aidante", "password": "mauvais"},
+            **from_address(f"10.0.0.{index}"),
+        )
+    response = post(
+        client,
+        "/connexion",
+        {"username": "aidante", "password": PASSWORD},
+        **from_address("10.0.9.9"),
+    )
+    assert response.status_code == 429
+
+
+def test_one_address_trying_many_names_is_throttled_too(app, client, world):
+    app.config["SIGN_IN_ADDRESS_LIMIT"] = "3 per 10 minutes"
+    for name in ("a", "b", "c"):
+        response = post(
+            client, "/connexion", {"username": name, "password": "x"}, **from_address("10.1.1.1")
+        )
+        assert response.status_code == 200
+    response = post(
+        client,
+        "/connexion",
+        {"username": "aidante", "password": PASSWORD},
+        **from_address("10.1.1.1"),
+    )
+    assert response.status_code == 429
+    # Someone else, elsewhere, is not affected.
+    response = post(
+        client,
+        "/connexion",
+        {"username": "aidante", "password": PASSWORD},
+        **from_address("10.2.2.2"),
+    )
+    assert response.status_code == 302
+
+
+def test_successful_sign_ins_do_not_count(client, world):
+    for _ in range(7):
+        assert sign_in(client, "aidante").status_code == 302
+        post(client, "/deconnexion")
+
+
+def test_the_visitor_address_comes_from_the_trusted_proxy(db_url, world):
+    """Behind nginx (NAVETTE_TRUSTED_PROXIES=1) each visitor has a count, not 127.0.0.1."""
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "x", "TRUSTED_PROXIES": 1}
+    )
+    app.config["SIGN_IN_ADDRESS_LIMIT"] = "2 per 10 minutes"
+    client = app.test_client()
+    for name in ("a", "b"):
+        headers = {"X-Forwarded-For": "203.0.113.7"}
+        post(client, "/connexion", {"username": name, "password": "x"}, headers=headers)
+    headers = {"X-Forwarded-For": "203.0.113.7"}
+    blocked = post(client, "/connexion", {"username": "c", "password": "x"}, headers=headers)
+    assert blocked.status_code == 429
+    headers = {"X-Forwarded-For": "198.51.100.4"}
+    other = post(client, "/connexion", {"username": "c", "password": "x"}, headers=headers)
+    assert other.status_code == 200
+    app.extensions["navette_engine"].dispose()
+
+
+# --- Redis: the counts are shared by every worker -------------------------------------------
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis injoignable sur {REDIS_URL} : {error}")
+        pytest.skip(f"Redis injoignable sur {REDIS_URL}")
+    yield REDIS_URL
+    client.close()
+
+
+def _worker(db_url: str, redis_url: str, prefix: str) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": db_url,
+            "SECRET_KEY": "clé-de-test",
+            "RATELIMIT_STORAGE_URI": redis_url,
+            # A prefix of its own: other test runs may share this Redis.
+            "RATELIMIT_KEY_PREFIX": prefix,
+        }
+    )
+
+
+def test_two_workers_share_the_failure_count_in_redis(db_url, world, redis_url):
+    import redis
+
+    prefix = f"navette-test-{uuid.uuid4().hex}"
+    first, second = _worker(db_url, redis_url, prefix), _worker(db_url, redis_url, prefix)
+    try:
+        one, two = first.test_client(), second.test_client()
+        for _ in range(3):
+            assert sign_in(one, "aidante", "mauvais").status_code == 200
+        for _ in range(2):
+            assert sign_in(two, "aidante", "mauvais").status_code == 200
+        response = sign_in(one, "aidante", PASSWORD)
+        assert response.status_code == 429
+        assert THROTTLED in text_of(response)
+        # The counts really live in Redis, under the deployment's prefix.
+        store = redis.Redis.from_url(redis_url)
+        keys = store.keys(f"*{prefix}*")
+        assert keys, "aucun compteur dans Redis"
+        store.delete(*keys)
+        store.close()
+    finally:
+        for app in (first, second):
+            app.extensions["navette_engine"].dispose()
+
+
+# --- cookies and headers ---------------------------------------------------------------------
+
+
+def test_cookies_are_secure_and_hsts_is_sent_by_default(client, world):
+    response = sign_in(client, "aidante")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert client.get("/").headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_insecure_cookies_only_when_asked_for_local_http(db_url, world, monkeypatch):
+    monkeypatch.setenv("NAVETTE_INSECURE_COOKIES", "1")
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "x"})
+    client = app.test_client()
+    response = sign_in(client, "aidante")
+    assert response.status_code == 302
+    assert "Secure" not in response.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in client.get("/").headers
+    app.extensions["navette_engine"].dispose()
