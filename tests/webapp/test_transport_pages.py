@@ -200,6 +200,7 @@ def test_build_shows_progress_then_rounds_with_map_and_table_then_publish(
     # Either still computing (the page refreshes itself) or already done.
     if "<progress" in waiting:
         assert '<meta http-equiv="refresh" content="5; url=/transport/jour/' in waiting
+        assert "maj=1#calcul" in waiting
         assert "Arrêter la mise à jour automatique" in waiting
     assert _wait_done(db, centre_id).job_status is JobStatus.done
     html = client.get(f"/transport/jour/{day}").get_data(as_text=True)
@@ -234,12 +235,14 @@ def test_a_running_build_can_be_followed_without_the_page_reloading_itself(
     db.commit()
     login(world.coordinator)
     auto = client.get(f"/transport/jour/{day}").get_data(as_text=True)
-    assert f'content="5; url=/transport/jour/{day}#calcul"' in auto
-    assert f'href="/transport/jour/{day}?auto=non#calcul">Arrêter la mise à jour' in auto
-    manual = client.get(f"/transport/jour/{day}?auto=non").get_data(as_text=True)
+    # Each reload is another address (maj=N): a link to the page's own address, fragment
+    # included, would only scroll.
+    assert f'content="5; url=/transport/jour/{day}?maj=1#calcul"' in auto
+    assert f'href="/transport/jour/{day}?maj=1&amp;auto=non#calcul">Arrêter la mise' in auto
+    manual = client.get(f"/transport/jour/{day}?maj=1&auto=non").get_data(as_text=True)
     assert '<meta http-equiv="refresh"' not in manual
-    assert f'href="/transport/jour/{day}?auto=non#calcul">Voir où en est le calcul' in manual
-    assert f'href="/transport/jour/{day}#calcul">Reprendre la mise à jour' in manual
+    assert f'href="/transport/jour/{day}?maj=2&amp;auto=non#calcul">Voir où en est' in manual
+    assert f'href="/transport/jour/{day}?maj=2#calcul">Reprendre la mise à jour' in manual
     # Building again from that page keeps the page still.
     assert '<input type="hidden" name="auto" value="non">' in manual
     response = post(client, f"/transport/jour/{day}/construire", {"auto": "non"})

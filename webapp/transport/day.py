@@ -90,18 +90,30 @@ class StopRow:
 @bp.get("/jour/<day>")
 @coordinators_only
 def show_day(day: str) -> str:
-    return _render_day(_parse_day(day), auto_refresh=request.args.get("auto") != "non")
+    reloads = request.args.get("maj", "0")
+    return _render_day(
+        _parse_day(day),
+        auto_refresh=request.args.get("auto") != "non",
+        reloads=int(reloads) if reloads.isdigit() and len(reloads) < 6 else 0,
+    )
 
 
-def _day_url(date: dt.date, auto_refresh: bool = True) -> str:
-    """The day's page, at its "Calcul" section: after a reload, the next Tab goes there."""
-    if auto_refresh:
-        return url_for("transport.show_day", day=date.isoformat(), _anchor="calcul")
-    return url_for("transport.show_day", day=date.isoformat(), auto="non", _anchor="calcul")
+def _day_url(date: dt.date, auto_refresh: bool = True, reloads: int = 0) -> str:
+    """The day's page, at its "Calcul" section: after a reload, the next Tab goes there.
+
+    `maj` counts the reloads: a link to the very address of the page, fragment included,
+    would only scroll to the fragment instead of loading the page again."""
+    args: dict[str, Any] = {"maj": reloads} if reloads else {}
+    if not auto_refresh:
+        args["auto"] = "non"
+    return url_for("transport.show_day", day=date.isoformat(), _anchor="calcul", **args)
 
 
 def _render_day(
-    date: dt.date, coordinates: CoordinatesForm | None = None, auto_refresh: bool = True
+    date: dt.date,
+    coordinates: CoordinatesForm | None = None,
+    auto_refresh: bool = True,
+    reloads: int = 0,
 ) -> str:
     db = get_db()
     centre_id = current_centre_id()
@@ -123,9 +135,9 @@ def _render_day(
         # reader stopped it (WCAG 2.2.1): a reload every few seconds moves the focus and makes
         # a screen reader start again. Then a plain link shows where the build is.
         refresh=REFRESH_SECONDS if working and auto_refresh else None,
-        refresh_url=_day_url(date),
+        refresh_url=_day_url(date, reloads=reloads + 1),
         auto_refresh=auto_refresh,
-        manual_url=_day_url(date, auto_refresh=False),
+        manual_url=_day_url(date, auto_refresh=False, reloads=reloads + 1),
         rounds=[(r, _stop_rows(r), _map_of(r, communes)) for r in rounds],
         vehicles=vehicles,
         settings=settings,
