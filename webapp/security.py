@@ -19,6 +19,7 @@ from flask import Flask, current_app, g, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -62,6 +63,7 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     app.extensions["navette_limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many)
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.after_request(_hsts)
 
     failed = _failed
@@ -136,6 +138,16 @@ def _too_many(error: RateLimitExceeded) -> Any:
     if error.response is not None:
         return error.response
     return render_template("errors/429.html", code=429), 429
+
+
+def _untrusted_host(_error: SecurityError) -> tuple[str, int]:
+    """A Host header outside NAVETTE_TRUSTED_HOSTS: no page can be built (every link would
+    point to that host), so a bare French answer."""
+    return (
+        "<!doctype html><html lang=fr><title>Adresse non reconnue</title>"
+        "<p>Cette adresse ne correspond pas à ce site Navette.</p></html>",
+        400,
+    )
 
 
 def _hsts(response: Response) -> Response:

@@ -1,0 +1,191 @@
+"""« Mot de passe oublié ? »: a signed, single-use, time-limited link sent by e-mail (real SMTP
+sink), the same answer whether an account matches or not, rate limits."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+
+from scheduling.models import User
+from tests.webapp.conftest import PASSWORD, csrf_token, post, read, sign_in, text_of
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+LINK = re.compile(r"https?://[^/\s]+(/mot-de-passe-oublie/\S+)")
+SENT = "Si un compte correspond à ce que vous avez indiqué, un e-mail vient de partir"
+NEW_PASSWORD = "un-tout-nouveau-secret"
+
+
+def wait_for_mail(smtp_sink, address: str, count: int = 1):
+    """The reset e-mail leaves from a background thread: wait (bounded) until it arrives."""
+    arrived = threading.Event()
+    for _ in range(100):
+        if len(smtp_sink.to(address)) >= count:
+            break
+        arrived.wait(0.1)
+    messages = smtp_sink.to(address)
+    assert len(messages) >= count, f"aucun e-mail pour {address}"
+    return messages
+
+
+def reset_link(smtp_sink, address: str) -> str:
+    body = wait_for_mail(smtp_sink, address)[-1].get_content()
+    found = LINK.search(body)
+    assert found, body
+    return found.group(1)
+
+
+def ask(client, typed: str):
+    return post(client, "/mot-de-passe-oublie", {"username": typed})
+
+
+def choose(client, path: str, password: str = NEW_PASSWORD, again: str | None = None):
+    data = {"new_password": password, "confirm_password": again or password}
+    token = csrf_token(client, "/mot-de-passe-oublie")
+    return client.post(path, data={"csrf_token": token, **data})
+
+
+def test_the_sign_in_page_links_to_the_forgotten_password_form(client, world):
+    page = client.get("/connexion").get_data(as_text=True)
+    assert 'href="/mot-de-passe-oublie"' in page
+    form = text_of(client.get("/mot-de-passe-oublie"))
+    assert "Identifiant ou adresse e-mail" in form
+    assert "Appelez le centre" in form  # for accounts without an e-mail address
+
+
+def test_full_reset_by_account_name(client, world, smtp_sink, db):
+    response = ask(client, "Aidante")
+    assert response.status_code == 200
+    assert SENT in text_of(response)
+    message = wait_for_mail(smtp_sink, "marie@example.org")[0]
+    assert message["Subject"] == "Navette : choisir un nouveau mot de passe"
+    body = message.get_content()
+    assert "« aidante »" in body
+    assert "60 minutes" in body
+    path = reset_link(smtp_sink, "marie@example.org")
+
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Choisir un nouveau mot de passe" in text_of(page)
+    response = choose(client, path)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/connexion")
+    assert "Votre mot de passe est changé" in text_of(client.get("/connexion"))
+
+    assert sign_in(client, "aidante", PASSWORD).status_code == 200  # the old one is refused
+    assert sign_in(client, "aidante", NEW_PASSWORD).status_code == 302
+    post(client, "/deconnexion")
+
+    # The link served once: it is dead now, and says what to do.
+    again = client.get(path)
+    assert again.status_code == 400
+    assert "Ce lien ne marche plus" in text_of(again)
+    assert choose(client, path, "encore-un-autre-secret").status_code == 400
+    assert sign_in(client, "aidante", NEW_PASSWORD).status_code == 302
+
+
+def test_reset_by_e_mail_address(client, world, smtp_sink):
+    assert SENT in text_of(ask(client, "  MARIE@example.org "))
+    assert LINK.search(wait_for_mail(smtp_sink, "marie@example.org")[0].get_content())
+
+
+def test_same_answer_whether_the_account_exists_or_not(client, world, smtp_sink, make_user, db):
+    make_user(username="sans-courriel", email=None, password=PASSWORD)
+    unknown = text_of(ask(client, "personne-de-ce-nom"))
+    no_mail = text_of(ask(client, "sans-courriel"))
+    known = text_of(ask(client, "autre-aidant"))
+    assert unknown == no_mail == known
+    assert SENT in known
+    assert "appelez le centre" in known  # the account without an e-mail knows what to do
+    # Only the real account with an address got a message (and it has arrived).
+    wait_for_mail(smtp_sink, "henri@example.org")
+    assert len(smtp_sink.messages) == 1
+
+
+def test_a_new_password_follows_the_same_rules(client, world, smtp_sink, db):
+    ask(client, "aidante")
+    path = reset_link(smtp_sink, "marie@example.org")
+    response = choose(client, path, "court")
+    assert response.status_code == 200
+    assert "doit faire au moins 10 caractères" in text_of(response)
+    response = choose(client, path, "assez-long-oui", "pas-pareil-non")
+    assert "ne sont pas identiques" in text_of(response)
+    # Nothing changed: the old password still works and the link still does.
+    assert sign_in(client, "aidante", PASSWORD).status_code == 302
+    post(client, "/deconnexion")
+    assert client.get(path).status_code == 200
+
+
+def test_an_expired_or_altered_link_is_refused(app, client, world, smtp_sink):
+    ask(client, "aidante")
+    path = reset_link(smtp_sink, "marie@example.org")
+    altered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    assert client.get(altered).status_code == 400
+    app.config["PASSWORD_RESET_MAX_AGE"] = -1  # every link is now older than allowed
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "trop ancien" in text_of(response)
+
+
+def test_the_link_dies_with_a_password_change_or_a_deactivated_account(
+    client, world, smtp_sink, db, login
+):
+    ask(client, "aidante")
+    path = reset_link(smtp_sink, "marie@example.org")
+    login(world.carer)
+    post(
+        client,
+        "/mot-de-passe",
+        {
+            "current_password": PASSWORD,
+            "new_password": "changé-à-la-main",
+            "confirm_password": "changé-à-la-main",
+        },
+    )
+    post(client, "/deconnexion")
+    assert client.get(path).status_code == 400
+
+    ask(client, "autre-aidant")
+    path = reset_link(smtp_sink, "henri@example.org")
+    user = read(db, User, world.other_carer.id)
+    user.active = False
+    db.commit()
+    assert client.get(path).status_code == 400
+
+
+def test_reset_requests_are_rate_limited(client, world, smtp_sink):
+    for _ in range(3):
+        assert ask(client, "aidante").status_code == 200
+    response = ask(client, "aidante")
+    assert response.status_code == 429
+    assert "Trop de demandes en peu de temps" in text_of(response)
+    wait_for_mail(smtp_sink, "marie@example.org", count=3)
+    assert len(smtp_sink.to("marie@example.org")) == 3
+
+
+def test_a_reset_lifts_the_sign_in_throttle_of_that_account(client, world, smtp_sink):
+    for _ in range(5):
+        sign_in(client, "aidante", "mauvais")
+    assert sign_in(client, "aidante", PASSWORD).status_code == 429
+    ask(client, "aidante")
+    path = reset_link(smtp_sink, "marie@example.org")
+    assert choose(client, path).status_code == 302
+    assert sign_in(client, "aidante", NEW_PASSWORD).status_code == 302
+
+
+def test_a_foreign_host_header_is_refused_when_hosts_are_set(app, client, world, smtp_sink):
+    """With NAVETTE_TRUSTED_HOSTS, nobody can make Navette e-mail a link to another site."""
+    app.config["TRUSTED_HOSTS"] = ["navette.test"]
+    response = client.post(
+        "/mot-de-passe-oublie",
+        data={"csrf_token": csrf_token(client, "/mot-de-passe-oublie"), "username": "aidante"},
+        headers={"Host": "evil.example"},
+    )
+    assert response.status_code == 400
+    assert "ne correspond pas à ce site" in text_of(response)
+    assert SENT in text_of(ask(client, "aidante"))
+    body = wait_for_mail(smtp_sink, "marie@example.org")[0].get_content()
+    assert "evil.example" not in body
+    assert "http://navette.test/mot-de-passe-oublie/" in body
