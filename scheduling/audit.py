@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, event, inspect, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm.attributes import History
 
@@ -57,6 +57,7 @@ from scheduling.transport_models import (
 ACTOR_KEY = "audit_actor"
 _OPEN_KEY = "audit_open"  # entries of the current transaction that later flushes may complete
 _ERASING_KEY = "audit_erasing"  # persons being erased in the current transaction
+_LATER_KEY = "audit_later"  # changes to entries this flush wrote, applied once it is over
 
 
 class AuditKind(LabelledEnum):
@@ -122,6 +123,7 @@ SYSTEM = Actor("système")
 def install(target: Any) -> None:
     """Log the changes of every session ``target`` (a sessionmaker or a Session) makes."""
     event.listen(target, "after_flush", _after_flush)
+    event.listen(target, "after_flush_postexec", _after_flush_postexec)
     for name in ("after_commit", "after_rollback", "after_soft_rollback"):
         event.listen(target, name, _end_of_transaction)
 
@@ -145,6 +147,7 @@ def forget_person(db: DbSession, person: Person) -> None:
 def _end_of_transaction(db: DbSession, *_args: Any) -> None:
     db.info.pop(_OPEN_KEY, None)
     db.info.pop(_ERASING_KEY, None)
+    db.info.pop(_LATER_KEY, None)
 
 
 @dataclass
@@ -196,6 +199,11 @@ class _Log:
         self.db.add(entry)
         return entry
 
+    def update(self, entry: AuditEntry, **values: Any) -> None:
+        """Change an entry once the flush is over (a change made while it runs would be lost
+        if the entry was part of it)."""
+        self.db.info.setdefault(_LATER_KEY, []).append((entry, values))
+
     def get(self, model: type[_T], ident: int | None) -> _T | None:
         if ident is None:
             return None
@@ -228,6 +236,12 @@ def _changed(obj: Any, names: Iterable[str]) -> list[str]:
 def _old(obj: Any, name: str) -> Any:
     deleted = _history(obj, name).deleted
     return deleted[0] if deleted else None
+
+
+def _after_flush_postexec(db: DbSession, _context: Any) -> None:
+    for entry, values in db.info.pop(_LATER_KEY, []):
+        for name, value in values.items():
+            setattr(entry, name, value)
 
 
 def _after_flush(db: DbSession, _context: Any) -> None:
@@ -300,14 +314,17 @@ def _describe_cycle(log: _Log, opened: _Open, series_id: int) -> None:
     title = activity.title if activity is not None else "activité"
     waiting = sum(1 for s in opened.statuses.values() if s is BookingStatus.waitlisted)
     confirmed = len(opened.statuses) - waiting
-    entry = opened.entry
-    entry.action = "booking.cycle_joined"
-    entry.object_type = "series"
-    entry.object_id = series_id
-    entry.summary = (
-        f"Inscription au cycle « {title} » : {_count(len(opened.statuses), 'séance', 'séances')} "
-        f"({_count(confirmed, 'confirmée', 'confirmées')}, "
-        f"{_count(waiting, 'en liste d’attente', 'en liste d’attente')})."
+    log.update(
+        opened.entry,
+        action="booking.cycle_joined",
+        object_type="series",
+        object_id=series_id,
+        summary=(
+            f"Inscription au cycle « {title} » : "
+            f"{_count(len(opened.statuses), 'séance', 'séances')} "
+            f"({_count(confirmed, 'confirmée', 'confirmées')}, "
+            f"{_count(waiting, 'en liste d’attente', 'en liste d’attente')})."
+        ),
     )
 
 
@@ -326,7 +343,7 @@ def _booking_changed(log: _Log, booking: Booking) -> None:
         opened = log.opened.get(("session.cancelled", session.id, 0))
         if opened is not None:  # told on the session's own entry
             opened.count += 1
-            opened.entry.summary = _session_cancelled_summary(words, opened.count)
+            log.update(opened.entry, summary=_session_cancelled_summary(words, opened.count))
             return
     if new is BookingStatus.cancelled:
         action = "booking.cancelled"
@@ -372,7 +389,7 @@ def _roll_call(log: _Log, booking: Booking, session: ActivitySession | None, wor
         for status in ATTENDED_STATUSES
         if status in opened.statuses.values()
     ]
-    opened.entry.summary = f"Appel noté pour {words} ({', '.join(counts)})."
+    log.update(opened.entry, summary=f"Appel noté pour {words} ({', '.join(counts)}).")
 
 
 # --- sessions, series, activities -----------------------------------------------------------
@@ -672,7 +689,8 @@ def journal(
     page = max(1, page)
     rows = list(
         db.scalars(
-            query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            query.options(selectinload(AuditEntry.person))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
             .offset((page - 1) * per_page)
             .limit(per_page + 1)
         )

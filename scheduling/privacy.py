@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 
+from scheduling import audit
 from scheduling.booking import cancel_booking, default_pickup_address
 from scheduling.models import (
     ActivitySession,
@@ -93,6 +94,8 @@ def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime
     person = get_person_for(db, actor, person_id)
     if person is None:
         return failed({"__all__": "Cette personne n'existe pas."})
+    # The log then says « effacée » rather than « modifiée », and forgets the person's account.
+    audit.forget_person(db, person)
     future = db.scalars(
         select(Booking)
         .join(Booking.session)
