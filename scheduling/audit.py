@@ -594,22 +594,24 @@ def _day_changed(log: _Log, day: TransportDay) -> None:
 
 
 def _stop_changed(log: _Log, stop: RoundStop) -> None:
-    if not _history(stop, "status").has_changes() or stop.status is StopStatus.planned:
+    if not _history(stop, "status").has_changes():
         return
     round_ = log.get(Round, stop.round_id)
     booking = log.get(Booking, stop.booking_id)
     if round_ is None or booking is None:
         return
+    where = f"{stop.kind.label.lower()} ({stop.leg.label.lower()})"
+    if stop.status is StopStatus.planned:
+        action, text = "rounds.stop_unmarked", f"Pointage annulé : {where}"
+    else:
+        action, text = "rounds.stop_marked", f"Pointé « {stop.status.label} » : {where}"
     log.add(
         centre_id=round_.centre_id,
         kind=AuditKind.rounds,
-        action="rounds.stop_marked",
+        action=action,
         obj=stop,
         person_id=booking.person_id,
-        summary=(
-            f"{stop.kind.label} ({stop.leg.label.lower()}) marquée « {stop.status.label} », "
-            f"tournée du {format_when(round_.starts_at)}."
-        ),
+        summary=f"{text}, tournée du {format_when(round_.starts_at)}.",
     )
 
 
