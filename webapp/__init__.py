@@ -69,9 +69,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(journal_bp)
     security.init_app(app)  # rate limits wrap the views registered above
 
+    from webapp import jobs
     from webapp.demo import demo_command
+    from webapp.retention import privacy_cli
 
+    jobs.init_app(app)  # the embedded worker also runs the nightly retention purge
     app.cli.add_command(demo_command)
+    app.cli.add_command(privacy_cli)
     app.after_request(_security_headers)
     return app
 

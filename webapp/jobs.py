@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from huey import MemoryHuey, RedisHuey, SqliteHuey
+from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
 
 from scheduling.transport import get_or_create_day, mark_job, save_plan
@@ -39,6 +39,8 @@ from webapp.planning import gather, solve_rides
 
 POLL_SECONDS = 0.2
 TICK_SECONDS = 1.0
+# huey's clock is UTC: 2 h 17 UTC is 3 h 17 or 4 h 17 in France, when nobody books.
+PURGE_SCHEDULE = crontab(minute="17", hour="2")
 
 
 @dataclass
@@ -64,6 +66,8 @@ def make_queue(url: str, *, name: str = "navette", instance_path: str = "instanc
         huey, embedded = SqliteHuey(name, filename=filename, results=False), True
     # The result lives on the TransportDay row: huey need not keep it.
     build = huey.task(name="navette.build_rounds")(_build_rounds_task)
+    # Every night, forget the personal data older than the retention duration (webapp/retention).
+    huey.periodic_task(PURGE_SCHEDULE, name="navette.privacy_purge")(_privacy_purge_task)
     return Queue(huey=huey, build=build, embedded=embedded)
 
 
@@ -86,11 +90,28 @@ class Worker(threading.Thread):
         self.app = app
         self.queue = queue
         self.stopping = threading.Event()
+        self.last_periodic_minute: dt.datetime | None = None
 
     def run(self) -> None:
         while not self.stopping.is_set():
+            self.enqueue_periodic()
             if not self.run_one():
                 self.stopping.wait(POLL_SECONDS)
+
+    def enqueue_periodic(self, now: dt.datetime | None = None) -> int:
+        """Once a minute, queue the periodic tasks due (what huey's own consumer does)."""
+        huey = self.queue.huey
+        now = now or (
+            dt.datetime.now(dt.UTC).replace(tzinfo=None) if huey.utc else dt.datetime.now()
+        )
+        minute = now.replace(second=0, microsecond=0)
+        if minute == self.last_periodic_minute:
+            return 0
+        self.last_periodic_minute = minute
+        due = list(huey.read_periodic(minute))
+        for task in due:
+            huey.enqueue(task)
+        return len(due)
 
     def run_one(self) -> bool:
         task = self.queue.huey.dequeue()
@@ -100,12 +121,24 @@ class Worker(threading.Thread):
             try:
                 self.queue.huey.execute(task)
             except Exception:  # the task recorded the failure on its day; keep consuming
-                self.app.logger.exception("Échec d'une tâche de calcul des tournées")
+                self.app.logger.exception("Échec d'une tâche en arrière-plan")
         return True
 
     def stop(self) -> None:
         self.stopping.set()
         self.join(timeout=10)
+
+
+def init_app(app: Flask) -> None:
+    """Start the embedded worker with the first request (not in tests), so the nightly tasks run
+    even on a day nobody builds rounds. create_app itself opens no file and starts no thread."""
+
+    def start_once() -> None:
+        if not app.testing and not app.extensions.get("navette_worker_started"):
+            app.extensions["navette_worker_started"] = True
+            ensure_worker(app, queue_for(app))
+
+    app.before_request(start_once)
 
 
 def ensure_worker(app: Flask, queue: Queue) -> None:
@@ -130,7 +163,13 @@ def enqueue_build(
     return job_id
 
 
-# --- the task --------------------------------------------------------------------------------
+# --- the tasks -------------------------------------------------------------------------------
+
+
+def _privacy_purge_task() -> None:
+    from webapp.retention import nightly_purge
+
+    nightly_purge(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _build_rounds_task(

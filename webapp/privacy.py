@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,10 +20,12 @@ from scheduling import booking as booking_uc
 from scheduling.models import ActivitySession, Booking, BookingStatus, Person, Role
 from scheduling.people import get_person_for
 from scheduling.privacy import erase_person, export_person
+from scheduling.retention import duration_label
 from webapp.auth import centre_now, role_required
 from webapp.db import get_db
 from webapp.forms import ConfirmForm
 from webapp.mail import send_notifications
+from webapp.retention import retention_months
 from webapp.transport import hooks as transport_hooks
 
 bp = Blueprint("privacy", __name__)
@@ -34,7 +36,10 @@ PRIVACY_ROLES = (Role.admin, Role.coordinator)
 
 @bp.get("/confidentialite")
 def notice() -> str:
-    return render_template("privacy/notice.html")
+    months = retention_months(current_app)
+    return render_template(
+        "privacy/notice.html", retention=duration_label(months) if months > 0 else None
+    )
 
 
 def _person_or_404(db: Session, person_id: int) -> Person:

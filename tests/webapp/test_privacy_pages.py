@@ -49,7 +49,7 @@ def test_the_notice_is_public_and_linked_from_every_footer(client, world):
         "Jamais de diagnostic",
         "organiser le transport",
         "ne voit que les personnes qu'il aide",
-        "pas encore d'effacement automatique",
+        "3 ans sans aucune activité",
         "demandez-le au centre",
         "CNIL",
     ):

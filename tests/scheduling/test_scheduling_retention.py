@@ -1,0 +1,179 @@
+"""Retention: persons without activity since the cutoff are anonymised (bookings stay), old welfare
+alerts lose their address and note, old messages go; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from scheduling.models import (
+    Booking,
+    BookingStatus,
+    Notification,
+    NotificationChannel,
+    NotificationKind,
+    Person,
+)
+from scheduling.retention import purge_old_personal_data
+from scheduling.transport_models import WelfareAlert
+
+NOW = dt.datetime(2026, 11, 22, 10, 0)
+LONG_AGO = dt.datetime(2022, 5, 10, 14, 0)  # beyond 36 months
+LAST_YEAR = dt.datetime(2025, 6, 3, 14, 0)
+
+
+@dataclass
+class Past:
+    old: Person
+    recent: Person
+    messaged: Person
+    undated: Person
+    future: Person
+    old_alert: WelfareAlert
+    recent_alert: WelfareAlert
+    bookings: int
+
+
+def message(db: Any, person: Person, at: dt.datetime) -> Notification:
+    note = Notification(
+        centre_id=person.centre_id,
+        person_id=person.id,
+        kind=NotificationKind.booking_confirmed,
+        channel=NotificationChannel.email,
+        recipient=person.email or "x@example.org",
+        subject="Votre réservation",
+        body=f"Bonjour {person.first_name}, …",
+        created_at=at,
+    )
+    db.add(note)
+    return note
+
+
+def alert(db: Any, person: Person, at: dt.datetime) -> WelfareAlert:
+    row = WelfareAlert(
+        centre_id=person.centre_id,
+        person_id=person.id,
+        address=person.address,
+        note="Voisine prévenue, la clé est chez elle.",
+        raised_at=at,
+    )
+    db.add(row)
+    return row
+
+
+@pytest.fixture
+def past(db, make_person, make_session, make_booking) -> Past:
+    old = make_person(first_name="Odette", last_name="Ancienne", address="2 chemin du Puits")
+    recent = make_person(first_name="Rémi", last_name="Récent", address="4 rue Haute")
+    messaged = make_person(first_name="Mireille", last_name="Messagée", address="6 rue Basse")
+    undated = make_person(first_name="Ulysse", last_name="Sansdate", address="8 place")
+    future = make_person(first_name="Fanny", last_name="Future", address="10 allée")
+
+    long_ago = make_session(starts_at=LONG_AGO)
+    make_booking(long_ago, person=old, created_at=LONG_AGO - dt.timedelta(days=9))
+    make_booking(long_ago, person=messaged, created_at=LONG_AGO - dt.timedelta(days=9))
+    make_booking(
+        make_session(starts_at=LAST_YEAR), person=recent, created_at=LAST_YEAR - dt.timedelta(7)
+    )
+    # Booked long ago for a session still to come: not inactive.
+    make_booking(
+        make_session(starts_at=NOW + dt.timedelta(days=20)),
+        person=future,
+        created_at=LONG_AGO,
+    )
+    message(db, messaged, LAST_YEAR)  # the centre wrote to her last year
+    message(db, old, LONG_AGO)
+    message(db, recent, LONG_AGO)
+    old_alert = alert(db, recent, LONG_AGO)
+    recent_alert = alert(db, recent, LAST_YEAR)
+    db.commit()
+    bookings = db.scalar(select(func.count(Booking.id)))
+    return Past(old, recent, messaged, undated, future, old_alert, recent_alert, bookings)
+
+
+def test_an_inactive_person_is_anonymised_and_her_bookings_stay(db, past):
+    report = purge_old_personal_data(db, now=NOW, months=36)
+    db.commit()
+
+    assert [p.person_id for p in report.persons] == [past.old.id]
+    db.expire_all()
+    old = db.get(Person, past.old.id)
+    assert old.first_name == "Personne"
+    assert old.last_name == f"effacée n° {old.id}"
+    assert old.address == ""
+    assert old.phone is None and old.email is None
+    # Statistics stay true: every booking is still there, with its status.
+    assert db.scalar(select(func.count(Booking.id))) == past.bookings
+    kept = db.scalars(select(Booking).where(Booking.person_id == old.id)).all()
+    assert [b.status for b in kept] == [BookingStatus.confirmed]
+    assert kept[0].pickup_address == ""
+    # The others are untouched.
+    for person in (past.recent, past.messaged, past.undated, past.future):
+        assert db.get(Person, person.id).address != ""
+    assert report.undated == 1
+
+
+def test_old_alerts_and_messages_are_forgotten_recent_ones_kept(db, past):
+    report = purge_old_personal_data(db, now=NOW, months=36)
+    db.commit()
+    db.expire_all()
+
+    old_alert = db.get(WelfareAlert, past.old_alert.id)
+    assert (old_alert.address, old_alert.note) == ("", "")
+    assert old_alert.raised_at == LONG_AGO  # still counted in the reports
+    recent_alert = db.get(WelfareAlert, past.recent_alert.id)
+    assert recent_alert.address == "4 rue Haute"
+    assert recent_alert.note
+    assert report.alerts == 1
+
+    left = db.scalars(select(Notification.created_at)).all()
+    assert left == [LAST_YEAR]
+    assert report.messages == 2
+
+
+def test_a_dry_run_changes_nothing_and_says_what_it_would_do(db, past):
+    report = purge_old_personal_data(db, now=NOW, months=36, dry_run=True)
+    db.rollback()
+    db.expire_all()
+    assert db.get(Person, past.old.id).last_name == "Ancienne"
+    assert db.get(WelfareAlert, past.old_alert.id).note
+    assert db.scalar(select(func.count(Notification.id))) == 3
+    text = "\n".join(report.lines())
+    assert "Simulation : rien n'est modifié." in text
+    assert "Conservation : 3 ans, soit tout ce qui est antérieur au mercredi 22 novembre 2023." in (
+        text
+    )
+    assert "Personnes sans activité depuis, à anonymiser : 1 " in text
+    assert f"Odette Ancienne (n° {past.old.id}), dernière activité le mardi 10 mai 2022" in text
+    assert "gardées, à examiner par la coordination : 1." in text
+
+
+def test_the_purge_is_idempotent_and_reports_in_french(db, past):
+    first = purge_old_personal_data(db, now=NOW, months=36)
+    db.commit()
+    text = "\n".join(first.lines())
+    assert "Personnes sans activité depuis, anonymisées : 1 " in text
+    assert "Odette" not in text  # names are listed on a dry run only
+    assert "Messages plus anciens, supprimés : 2." in text
+    second = purge_old_personal_data(db, now=NOW, months=36)
+    db.commit()
+    assert (len(second.persons), second.alerts, second.messages) == (0, 0, 0)
+
+
+def test_a_shorter_duration_reaches_more(db, past):
+    report = purge_old_personal_data(db, now=NOW, months=12, dry_run=True)
+    db.rollback()
+    # Last year's booking and message are now older than the cutoff too.
+    assert {p.person_id for p in report.persons} == {past.old.id, past.recent.id, past.messaged.id}
+    assert "Conservation : 1 an, soit tout ce qui est antérieur au samedi 22 novembre 2025." in (
+        report.lines()
+    )
+
+
+def test_zero_months_is_refused(db):
+    with pytest.raises(ValueError):
+        purge_old_personal_data(db, now=NOW, months=0)
