@@ -8,7 +8,10 @@ violations. Screenshots go to test-results/ for a human to look at.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -16,27 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.security import generate_password_hash
+from playwright.sync_api import Browser, Page
 from werkzeug.serving import make_server
 
-from scheduling.db import make_engine, make_session_factory
 from scheduling.models import (
     Activity,
     ActivitySession,
     Audience,
     Centre,
-    Commune,
     Field,
     Frequency,
     Mobility,
     Person,
     Role,
     SessionSeries,
-    User,
     Venue,
     VenueKind,
 )
 from tests.conftest import upgrade_to_head
+from tests.e2e.seeds import PASSWORD, add_lalinde_and_eymet, add_lalinde_hall, add_user, database
 from webapp import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,7 +53,6 @@ CHROMIUM_ARGS = [
 ]
 WCAG21AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
-PASSWORD = "mot-de-passe-demo"
 
 pytestmark = pytest.mark.e2e
 
@@ -82,50 +82,64 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "locale": "fr-FR", "timezone_id": "Europe/Paris"}
 
 
+# Page zoom at 200 %, as a person sets it in Chromium (Settings > Appearance > Page zoom, or
+# Ctrl and +): the profile's default zoom level, which Chromium counts in steps of 20 %
+# (level = log(zoom) / log(1.2)). In a 1280 × 800 window the page then lays out in a viewport
+# of 640 × 400 CSS pixels, drawn with 2 screen pixels per CSS pixel: text, images and boxes
+# twice as big, media queries seeing 640 px. Neither a 640 px viewport at 100 % (text stays
+# small, the window stays 800 px tall in CSS pixels), a high-density screen
+# (--force-device-scale-factor=2: the layout stays 1280 px wide), pinch zoom
+# (Emulation.setPageScaleFactor: nothing reflows) nor CSS `zoom` on the root (media queries
+# still see 1280 px) is the same thing.
+ZOOM = 2.0
+ZOOM_WINDOW = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def zoomed_context(
+    browser_type: Any, browser_type_launch_args: dict[str, Any], tmp_path_factory: Any
+) -> Iterator[Any]:
+    """A Chromium of its own whose profile zooms every page to 200 %, in a 1280 × 800 window."""
+    profile = tmp_path_factory.mktemp("chromium-zoom-200")
+    (profile / "Default").mkdir()
+    level = math.log(ZOOM) / math.log(1.2)
+    preferences = {"partition": {"default_zoom_level": {"x": level}}}
+    (profile / "Default" / "Preferences").write_text(json.dumps(preferences))
+    context = browser_type.launch_persistent_context(
+        str(profile),
+        **browser_type_launch_args,
+        viewport=ZOOM_WINDOW,
+        locale="fr-FR",
+        timezone_id="Europe/Paris",
+    )
+    yield context
+    context.close()
+
+
+def assert_zoomed(page: Any) -> None:
+    """The page really is at 200 %: half the window's width in CSS pixels, 2 pixels each."""
+    seen = page.evaluate("() => [window.innerWidth, window.devicePixelRatio]")
+    expected = [ZOOM_WINDOW["width"] / ZOOM, ZOOM]
+    assert seen == expected, f"zoom non appliqué par Chromium : {seen} au lieu de {expected}"
+
+
 @pytest.fixture(scope="session")
 def e2e_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("e2e") / "navette.sqlite3"
     url = f"sqlite:///{path}"
     upgrade_to_head(url)
-    _seed(url)
+    with database(url) as db:
+        _seed(db)
     return url
 
 
-def _seed(url: str) -> None:
+def _seed(db: Any) -> None:
     """A small territory around Bergerac: enough for the carer's pages."""
-    engine = make_engine(url)
-    db = make_session_factory(engine)()
     centre = Centre(name="CRT du Bergeracois", slug="bergerac", lat=44.8519, lon=0.4834)
     db.add(centre)
     db.flush()
-    lalinde = Commune(
-        centre_id=centre.id,
-        insee="24229",
-        name="Lalinde",
-        postcode="24150",
-        lat=44.8368,
-        lon=0.7378,
-    )
-    eymet = Commune(
-        centre_id=centre.id,
-        insee="24167",
-        name="Eymet",
-        postcode="24500",
-        lat=44.6686,
-        lon=0.3989,
-    )
-    db.add_all([lalinde, eymet])
-    db.flush()
-    hall = Venue(
-        centre_id=centre.id,
-        name="Salle des fêtes de Lalinde",
-        address="Place de la mairie",
-        commune_id=lalinde.id,
-        lat=44.837,
-        lon=0.738,
-        step_free=True,
-        kind=VenueKind.hall,
-    )
+    lalinde, eymet = add_lalinde_and_eymet(db, centre)
+    hall = add_lalinde_hall(db, centre, lalinde, step_free=True, kind=VenueKind.hall)
     eymet_hall = Venue(
         centre_id=centre.id,
         name="Foyer rural d'Eymet",
@@ -160,24 +174,11 @@ def _seed(url: str) -> None:
     )
     db.add_all([jeanne, louis])
     db.flush()
-    animator = User(
-        centre_id=centre.id,
-        username="animation",
-        password_hash=generate_password_hash(PASSWORD),
-        role=Role.animator,
-        display_name="Claire Animatrice",
-        email="animation@example.org",
+    animator = add_user(
+        db, centre, "animation", Role.animator, "Claire Animatrice", email="animation@example.org"
     )
-    carer = User(
-        centre_id=centre.id,
-        username="aidant",
-        password_hash=generate_password_hash(PASSWORD),
-        role=Role.carer,
-        display_name="Marie Delmas",
-        email="marie@example.org",
-    )
+    carer = add_user(db, centre, "aidant", Role.carer, "Marie Delmas", email="marie@example.org")
     carer.helped_persons = [jeanne, louis]
-    db.add_all([animator, carer])
     memory = Activity(
         centre_id=centre.id,
         title="Atelier mémoire",
@@ -256,18 +257,30 @@ def _seed(url: str) -> None:
         )
     db.add_all(sessions)
     db.commit()
-    db.close()
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def live_server(e2e_db_url: str) -> Iterator[str]:
-    app = create_app({"DATABASE_URL": e2e_db_url, "SECRET_KEY": "clé-e2e", "MAIL_SERVER": None})
+    app = create_app(
+        {
+            "DATABASE_URL": e2e_db_url,
+            "SECRET_KEY": "clé-e2e",
+            "MAIL_SERVER": None,
+            # Rounds are built by a worker thread of this app, on a queue of its own (the
+            # default SQLite queue file in instance/ is shared with other runs), and the
+            # address service is never called.
+            "NAVETTE_QUEUE": "memory",
+            "GEOCODER": "offline",
+        }
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    queue = app.extensions.get("navette_queue")
+    if queue is not None and queue.worker is not None:
+        queue.worker.stop()
     app.extensions["navette_engine"].dispose()
 
 
@@ -306,4 +319,62 @@ def sign_in(page: Any, base: str, username: str = "aidant") -> None:
     page.get_by_role("button", name="Se connecter").click()
 
 
-__all__ = ["check_accessibility", "screenshot", "shutil", "sign_in"]
+# The element that has the focus: its role, its accessible name (roughly: label, aria-label or
+# text) and whether its focus ring shows (an outline of 2 px or more, or a shadow).
+ACTIVE_JS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return {role: '', name: '', visible: false};
+  const tag = el.tagName.toLowerCase();
+  const type = (el.getAttribute('type') || '').toLowerCase();
+  let role = tag === 'a' ? 'link' : tag;
+  if (tag === 'button' || (tag === 'input' && type === 'submit')) role = 'button';
+  else if (tag === 'input' && (type === 'checkbox' || type === 'radio')) role = type;
+  else if (tag === 'input') role = 'textbox';
+  let name = el.getAttribute('aria-label') || '';
+  if (!name && el.labels && el.labels.length) name = el.labels[0].textContent;
+  if (!name) name = el.textContent || el.value || '';
+  const s = getComputedStyle(el);
+  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+  const shadow = !!s.boxShadow && s.boxShadow !== 'none';
+  return {role, name: name.replace(/\\s+/g, ' ').trim(), visible: outline || shadow};
+}"""
+
+
+def tab_to(page: Page, role: str, name: str, back: bool = False, limit: int = 120) -> str:
+    """Press Tab (or Shift+Tab) until the focus is on `role` named like `name`; its name."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        active = page.evaluate(ACTIVE_JS)
+        seen.append(f"{active['role']} « {active['name'][:40]} »")
+        if active["role"] == role and re.search(name, active["name"]):
+            assert active["visible"], f"focus invisible sur {seen[-1]}"
+            return str(active["name"])
+    raise AssertionError(f"{role} « {name} » jamais atteint au clavier ; arrêts : {seen}")
+
+
+def follow(page: Page) -> None:
+    """Enter on the focused link or button, then wait for the next page."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+@pytest.fixture()
+def no_script_page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(
+        java_script_enabled=False, locale="fr-FR", timezone_id="Europe/Paris"
+    )
+    yield context.new_page()
+    context.close()
+
+
+__all__ = [
+    "PASSWORD",
+    "assert_zoomed",
+    "check_accessibility",
+    "follow",
+    "screenshot",
+    "shutil",
+    "sign_in",
+    "tab_to",
+]

@@ -13,25 +13,12 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
-from scheduling.db import make_engine, make_session_factory
-from scheduling.models import (
-    Activity,
-    ActivitySession,
-    Audience,
-    Booking,
-    BookingStatus,
-    Centre,
-    Field,
-    Person,
-    Venue,
-)
 from tests.e2e.conftest import RESULTS, check_accessibility, screenshot, sign_in
+from tests.e2e.seeds import add_session_today_with_one_booking, database
 
 TITLE = "Atelier tablette numérique"
 
@@ -169,7 +156,10 @@ def test_animator_creates_a_workshop_books_by_phone_and_prints_the_sheet(
 
 
 def test_attendance_and_session_edit_pages(page: Page, live_server: str, e2e_db_url: str) -> None:
-    session_id = _session_this_morning_with_one_booking(e2e_db_url)
+    with database(e2e_db_url) as db:
+        session_id = add_session_today_with_one_booking(
+            db, "bergerac", "Marche du matin", "Odette", "Bouyssou"
+        )
     sign_in(page, live_server, "animation")
     page.goto(f"{live_server}/animation/seances/{session_id}")
     page.get_by_label("Absent(e)").check()
@@ -187,60 +177,6 @@ def test_attendance_and_session_edit_pages(page: Page, live_server: str, e2e_db_
     expect(page.get_by_label("Nombre de places")).to_have_value("0")
     check_accessibility(page)
     screenshot(page, "animation-modifier-seance")
-
-
-def _session_this_morning_with_one_booking(url: str) -> int:
-    """A session that started today (attendance is taken on the day), one person booked.
-
-    Its own activity and person, and a start in the past: the carer's flow never sees them.
-    """
-    engine = make_engine(url)
-    db = make_session_factory(engine)()
-    try:
-        centre = db.scalars(select(Centre).where(Centre.slug == "bergerac")).one()
-        venue = db.scalars(select(Venue).where(Venue.centre_id == centre.id)).first()
-        activity = Activity(
-            centre_id=centre.id,
-            title="Marche du matin",
-            field=Field.care_prevention,
-            audience=Audience.older_people,
-        )
-        odette = Person(
-            centre_id=centre.id,
-            first_name="Odette",
-            last_name="Bouyssou",
-            phone="05 53 24 00 03",
-            commune_id=venue.commune_id,
-        )
-        db.add_all([activity, odette])
-        db.flush()
-        today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
-        session = ActivitySession(
-            centre_id=centre.id,
-            activity_id=activity.id,
-            venue_id=venue.id,
-            starts_at=dt.datetime.combine(today, dt.time(0, 1)),
-            ends_at=dt.datetime.combine(today, dt.time(0, 2)),
-            seats=6,
-            wheelchair_places=0,
-        )
-        db.add(session)
-        db.flush()
-        db.add(
-            Booking(
-                centre_id=centre.id,
-                session_id=session.id,
-                person_id=odette.id,
-                status=BookingStatus.confirmed,
-                mobility=odette.mobility,
-                created_at=session.starts_at - dt.timedelta(days=2),
-            )
-        )
-        db.commit()
-        return session.id
-    finally:
-        db.close()
-        engine.dispose()
 
 
 def test_animator_tables_scroll_inside_their_box_on_a_narrow_screen(

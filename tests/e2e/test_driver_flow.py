@@ -21,36 +21,30 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from werkzeug.security import generate_password_hash
 
-from scheduling.db import make_engine, make_session_factory
 from scheduling.models import (
     Activity,
     ActivitySession,
     Audience,
-    Booking,
-    BookingStatus,
-    Centre,
-    Commune,
-    Driver,
     Field,
     Mobility,
     Person,
     Role,
-    User,
-    Vehicle,
-    VehicleKind,
-    Venue,
 )
-from scheduling.transport_models import (
-    DayStatus,
-    Leg,
-    Round,
-    RoundStop,
-    StopKind,
-    TransportDay,
+from scheduling.transport_models import StopKind
+from tests.e2e.conftest import RESULTS, check_accessibility, screenshot, sign_in
+from tests.e2e.seeds import (
+    PlannedStop,
+    add_centre,
+    add_driver,
+    add_lalinde_and_eymet,
+    add_lalinde_hall,
+    add_published_round,
+    add_user,
+    add_van,
+    book_ride,
+    database,
 )
-from tests.e2e.conftest import PASSWORD, RESULTS, check_accessibility, screenshot, sign_in
 
 PHONE = {"width": 390, "height": 844}
 
@@ -58,54 +52,18 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def round_id(e2e_db_url: str) -> int:
     """Today's published round: two pickups at home, two drop-offs at the hall."""
-    engine = make_engine(e2e_db_url)
-    db = make_session_factory(engine)()
-    try:
+    with database(e2e_db_url) as db:
         # A centre of its own: the reports' flow counts every session and round of its centre.
-        centre = Centre(name="CRT du Périgord pourpre", slug="e2e-chauffeurs", lat=44.85, lon=0.48)
-        db.add(centre)
-        db.flush()
-        lalinde = Commune(
-            centre_id=centre.id,
-            insee="24229",
-            name="Lalinde",
-            postcode="24150",
-            lat=44.8368,
-            lon=0.7378,
-        )
-        eymet = Commune(
-            centre_id=centre.id,
-            insee="24167",
-            name="Eymet",
-            postcode="24500",
-            lat=44.6686,
-            lon=0.3989,
-        )
-        db.add_all([lalinde, eymet])
-        db.flush()
-        hall = Venue(
-            centre_id=centre.id,
-            name="Salle des fêtes de Lalinde",
-            address="Place de la mairie",
-            commune_id=lalinde.id,
-            lat=44.837,
-            lon=0.738,
-        )
-        db.add(hall)
-        db.flush()
-        driver_user = User(
-            centre_id=centre.id,
-            username="marc.vidal",
-            password_hash=generate_password_hash(PASSWORD),
-            role=Role.driver,
-            display_name="Marc Vidal",
-        )
-        coordinator = User(
-            centre_id=centre.id,
-            username="sophie.laborde",
-            password_hash=generate_password_hash(PASSWORD),
-            role=Role.coordinator,
-            display_name="Sophie Laborde",
+        centre = add_centre(db, "e2e-chauffeurs", "CRT du Périgord pourpre")
+        lalinde, eymet = add_lalinde_and_eymet(db, centre)
+        hall = add_lalinde_hall(db, centre, lalinde)
+        driver = add_driver(db, centre, "marc.vidal", "Marc Vidal", "06 11 22 33 44")
+        add_user(
+            db,
+            centre,
+            "sophie.laborde",
+            Role.coordinator,
+            "Sophie Laborde",
             email="sophie.laborde@example.org",
             phone="05 53 57 00 00",
         )
@@ -139,27 +97,9 @@ def round_id(e2e_db_url: str) -> int:
             field=Field.isolation,
             audience=Audience.older_people,
         )
-        vehicle = Vehicle(
-            centre_id=centre.id,
-            name="Minibus adapté",
-            kind=VehicleKind.adapted_van,
-            seats=8,
-            wheelchair_places=2,
-            depot_address="EHPAD de Bergerac",
-            depot_lat=44.8519,
-            depot_lon=0.4834,
-            available_from=dt.time(8),
-            available_until=dt.time(18),
-        )
-        db.add_all([driver_user, coordinator, yvette, rene, activity, vehicle])
+        vehicle = add_van(db, centre)
+        db.add_all([yvette, rene, activity])
         db.flush()
-        driver = Driver(
-            centre_id=centre.id,
-            user_id=driver_user.id,
-            phone="06 11 22 33 44",
-            available_from=dt.time(8),
-            available_until=dt.time(18),
-        )
         today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
         session = ActivitySession(
             centre_id=centre.id,
@@ -171,69 +111,42 @@ def round_id(e2e_db_url: str) -> int:
             wheelchair_places=2,
             transport_offered=True,
         )
-        db.add_all([driver, session])
+        db.add(session)
         db.flush()
-        bookings = [
-            Booking(
-                centre_id=centre.id,
-                session_id=session.id,
-                person_id=p.id,
-                status=BookingStatus.confirmed,
-                companions=companions,
-                transport_out=True,
-                pickup_address=p.address,
-                mobility=p.mobility,
-                created_at=dt.datetime.combine(today - dt.timedelta(days=3), dt.time(9)),
-            )
-            for p, companions in ((yvette, 0), (rene, 1))
-        ]
-        day = TransportDay(centre_id=centre.id, date=today, status=DayStatus.published, summary={})
-        db.add_all([*bookings, day])
+        yvette_ride = book_ride(db, session, yvette)
+        rene_ride = book_ride(db, session, rene, companions=1)
         db.flush()
-        at = dt.datetime.combine(today, dt.time(13, 25))
-        round_ = Round(
-            centre_id=centre.id,
-            day_id=day.id,
-            vehicle_id=vehicle.id,
-            driver_id=driver.id,
-            status=DayStatus.published,
-            starts_at=at - dt.timedelta(minutes=25),
-            ends_at=at + dt.timedelta(minutes=80),
+        at_hall = (f"{hall.name}, {hall.address}", hall.lat, hall.lon)
+        round_ = add_published_round(
+            db,
+            vehicle=vehicle,
+            driver=driver,
+            first_pickup=dt.datetime.combine(today, dt.time(13, 25)),
             distance_km=61.0,
+            stay_minutes=4,
+            stops=[
+                PlannedStop(
+                    yvette_ride,
+                    StopKind.pickup,
+                    0,
+                    "12 chemin des Vignes, 24150 Lalinde",
+                    yvette.lat,
+                    yvette.lon,
+                ),
+                PlannedStop(
+                    rene_ride,
+                    StopKind.pickup,
+                    30,
+                    "Lieu-dit Le Moulin, 24500 Eymet",
+                    rene.lat,
+                    rene.lon,
+                ),
+                PlannedStop(yvette_ride, StopKind.dropoff, 55, *at_hall),
+                PlannedStop(rene_ride, StopKind.dropoff, 57, *at_hall),
+            ],
         )
-        db.add(round_)
-        db.flush()
-        plan = [
-            (yvette, bookings[0], StopKind.pickup, 0, "12 chemin des Vignes, 24150 Lalinde"),
-            (rene, bookings[1], StopKind.pickup, 30, "Lieu-dit Le Moulin, 24500 Eymet"),
-            (yvette, bookings[0], StopKind.dropoff, 55, f"{hall.name}, {hall.address}"),
-            (rene, bookings[1], StopKind.dropoff, 57, f"{hall.name}, {hall.address}"),
-        ]
-        for seq, (person, booking, kind, minutes, address) in enumerate(plan):
-            when = at + dt.timedelta(minutes=minutes)
-            home = kind is StopKind.pickup
-            db.add(
-                RoundStop(
-                    round_id=round_.id,
-                    seq=seq,
-                    booking_id=booking.id,
-                    leg=Leg.outbound,
-                    kind=kind,
-                    address=address,
-                    lat=person.lat if home else hall.lat,
-                    lon=person.lon if home else hall.lon,
-                    planned_arrival=when,
-                    planned_begin=when,
-                    planned_departure=when + dt.timedelta(minutes=4),
-                    promised_from=when - dt.timedelta(minutes=7) if home else None,
-                    promised_to=when + dt.timedelta(minutes=8) if home else None,
-                )
-            )
         db.commit()
-        return round_.id
-    finally:
-        db.close()
-        engine.dispose()
+        return int(round_.id)
 
 
 @pytest.fixture

@@ -18,62 +18,20 @@ from collections.abc import Iterator
 
 import icalendar
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from scheduling.db import make_engine, make_session_factory
 from scheduling.models import Activity, ActivitySession, Audience, Centre, Field, Venue
-from tests.e2e.conftest import PASSWORD, screenshot, sign_in
-from tests.e2e.test_accessibility_sweep import seed_a_round_today
+from tests.e2e.conftest import PASSWORD, follow, screenshot, sign_in, tab_to
+from tests.e2e.seeds import database, seed_a_round_today
 
 TITLE = "Chorale du village"
-
-# The element that has the focus: its role, its accessible name (roughly: label, aria-label or
-# text) and whether its focus ring shows (an outline of 2 px or more, or a shadow).
-ACTIVE_JS = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return {role: '', name: '', visible: false};
-  const tag = el.tagName.toLowerCase();
-  const type = (el.getAttribute('type') || '').toLowerCase();
-  let role = tag === 'a' ? 'link' : tag;
-  if (tag === 'button' || (tag === 'input' && type === 'submit')) role = 'button';
-  else if (tag === 'input' && (type === 'checkbox' || type === 'radio')) role = type;
-  else if (tag === 'input') role = 'textbox';
-  let name = el.getAttribute('aria-label') || '';
-  if (!name && el.labels && el.labels.length) name = el.labels[0].textContent;
-  if (!name) name = el.textContent || el.value || '';
-  const s = getComputedStyle(el);
-  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
-  const shadow = !!s.boxShadow && s.boxShadow !== 'none';
-  return {role, name: name.replace(/\\s+/g, ' ').trim(), visible: outline || shadow};
-}"""
-
-
-def tab_to(page: Page, role: str, name: str, back: bool = False, limit: int = 120) -> str:
-    """Press Tab (or Shift+Tab) until the focus is on `role` named like `name`; its name."""
-    seen = []
-    for _ in range(limit):
-        page.keyboard.press("Shift+Tab" if back else "Tab")
-        active = page.evaluate(ACTIVE_JS)
-        seen.append(f"{active['role']} « {active['name'][:40]} »")
-        if active["role"] == role and re.search(name, active["name"]):
-            assert active["visible"], f"focus invisible sur {seen[-1]}"
-            return str(active["name"])
-    raise AssertionError(f"{role} « {name} » jamais atteint au clavier ; arrêts : {seen}")
-
-
-def follow(page: Page) -> None:
-    """Enter on the focused link or button, then wait for the next page."""
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 @pytest.fixture(scope="module")
 def chorale(e2e_db_url: str) -> Iterator[int]:
     """A session with transport, in the shared centre, for these journeys only."""
-    engine = make_engine(e2e_db_url)
-    db = make_session_factory(engine)()
-    try:
+    with database(e2e_db_url) as db:
         centre = db.scalar(select(Centre).where(Centre.slug == "bergerac"))
         assert centre is not None
         hall = db.scalar(
@@ -102,29 +60,12 @@ def chorale(e2e_db_url: str) -> Iterator[int]:
         db.add(session)
         db.commit()
         yield session.id
-    finally:
-        db.close()
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def round_today(e2e_db_url: str) -> None:
-    engine = make_engine(e2e_db_url)
-    db = make_session_factory(engine)()
-    try:
+    with database(e2e_db_url) as db:
         seed_a_round_today(db)
-    finally:
-        db.close()
-        engine.dispose()
-
-
-@pytest.fixture()
-def no_script_page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(
-        java_script_enabled=False, locale="fr-FR", timezone_id="Europe/Paris"
-    )
-    yield context.new_page()
-    context.close()
 
 
 def test_carer_books_with_transport_and_cancels_with_the_keyboard_alone(

@@ -22,8 +22,6 @@ from scheduling.models import (
     Audience,
     Booking,
     BookingStatus,
-    Centre,
-    Commune,
     Field,
     Person,
     Role,
@@ -42,6 +40,7 @@ from scheduling.transport_models import (
     TransportDay,
 )
 from tests.e2e.conftest import PASSWORD, check_accessibility, screenshot, sign_in
+from tests.e2e.seeds import add_bergerac, add_centre
 
 START = dt.date.today() - dt.timedelta(days=40)
 END = dt.date.today()
@@ -54,14 +53,8 @@ def reporting_world(e2e_db_url: str) -> None:
     db = make_session_factory(engine)()
     # A centre of its own: the report counts every session of its centre, and the other
     # browser flows add sessions to the shared demo-like centre while they run.
-    centre = Centre(name="CRT des rapports", slug="e2e-rapports", lat=44.85, lon=0.48)
-    db.add(centre)
-    db.flush()
-    commune = Commune(
-        centre_id=centre.id, insee="24037", name="Bergerac", postcode="24100", lat=44.85, lon=0.48
-    )
-    db.add(commune)
-    db.flush()
+    centre = add_centre(db, "e2e-rapports", "CRT des rapports")
+    commune = add_bergerac(db, centre)
     venue = Venue(
         centre_id=centre.id,
         name="Salle des fêtes",
