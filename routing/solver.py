@@ -1,6 +1,6 @@
 """The dial-a-ride solver: OR-Tools routing model + our own search around it.
 
-This is the only module of `routing` that imports `ortools`.
+This and routing/pool.py (CP-SAT) are the only modules of `routing` that import `ortools`.
 
 Model (every constraint of the contract is hard):
 - nodes: a pickup and a dropoff node per request, a start and an end node per vehicle;
@@ -44,6 +44,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.linear_solver import pywraplp
 
+from routing.pool import RoutePool
 from routing.solution import Route, Solution, Stop, Unserved
 from routing.travel import travel_matrices
 from routing.unserved import explain, fits, fleet_full_reason, vehicle_can_serve
@@ -390,11 +391,18 @@ class Model:
         seconds: float,
         descend: bool = True,
         solution_limit: int | None = None,
+        seen: list[list[list[int]]] | None = None,
     ) -> list[list[int]] | None:
-        """First solution, then (when `descend`) local search and the metaheuristic."""
+        """First solution, then (when `descend`) local search and the metaheuristic.
+
+        Every solution the search passes through is appended to `seen` when given (the
+        route pool's harvest: routes of moves the metaheuristic made on its way).
+        """
         params = self.parameters(strategy, seconds, solution_limit)
         if not descend:
             params.solution_limit = 1
+        if seen is not None:
+            self.routing.AddAtSolutionCallback(lambda: seen.append(self.current_routes()))
         assignment = self.routing.SolveWithParameters(params)
         return None if assignment is None else self.routes_of(assignment)
 
@@ -411,6 +419,18 @@ class Model:
             initial, self.parameters(strategy, seconds)
         )
         return None if assignment is None else self.routes_of(assignment)
+
+    def current_routes(self) -> list[list[int]]:
+        """Node sequences per vehicle of the solution the search is at (in a callback)."""
+        routes = []
+        for v in range(len(self.inst.vehicles)):
+            nodes = []
+            index = self.routing.NextVar(self.routing.Start(v)).Value()
+            while not self.routing.IsEnd(index):
+                nodes.append(self.manager.IndexToNode(index))
+                index = self.routing.NextVar(index).Value()
+            routes.append(nodes)
+        return routes
 
     def routes_of(self, assignment: Any) -> list[list[int]]:
         """Node sequences (without depots) per vehicle."""
@@ -464,6 +484,7 @@ def improve(
     rng: random.Random,
     settings: LnsSettings,
     say: Log,
+    pool: RoutePool | None = None,
 ) -> list[list[int]]:
     """Large-neighbourhood search: re-solve small parts of the day with OR-Tools, keep gains.
 
@@ -475,30 +496,51 @@ def improve(
     - a few related routes, re-solved as a whole.
     Unserved requests join the sub-problems that could take them, so they get a chance at
     every round.
+    With a `pool`, every route the sub-problems pass through is kept in it, and the best plan
+    made of pooled routes is taken every _POOL_EVERY rounds and at the end (routing/pool.py).
     """
     group_size = min(settings.group_size, len(root.vehicles))
     if len(root.requests) > _BIG:
         settings = dataclasses.replace(settings, warm=True)
-    stats = {"slice": [0, 0], "routes": [0, 0]}
+    stats = {"slice": [0, 0], "routes": [0, 0], "pool": [0, 0]}
     times: dict[int, list[float]] = {}
+    end = deadline - (_POOL_FINAL_SECONDS if pool is not None else 0.0)
+    pool_seconds = 0.0
     rounds = 0
     sweep = rng.randrange(1000)
     turn = rng.randrange(1000)
-    while time.monotonic() < deadline - 0.05:
+    while True:
+        if pool is not None and (
+            time.monotonic() >= end - 0.05 or (rounds and rounds % _POOL_EVERY == 0)
+        ):
+            last = time.monotonic() >= end - 0.05
+            seconds = deadline - 0.02 - time.monotonic() if last else _POOL_SECONDS
+            stats["pool"][0] += 1
+            began = time.monotonic()
+            if _recombine(root, routes, pool, seconds, times):
+                stats["pool"][1] += 1
+            pool_seconds += time.monotonic() - began
+            if last:
+                break
+        elif time.monotonic() >= end - 0.05:
+            break
         rounds += 1
         if _MAX_ROUNDS is not None and rounds > _MAX_ROUNDS:
             break
         kind = "slice" if rng.random() < _SLICE_SHARE else "routes"
         if kind == "slice":
             sweep += 1
-            candidate = _time_slice_move(root, routes, times, rng, deadline, settings, sweep)
+            candidate = _time_slice_move(root, routes, times, rng, end, settings, sweep, pool)
         else:
             turn += 1
-            candidate = _route_group_move(root, routes, rng, group_size, deadline, settings, turn)
+            candidate = _route_group_move(root, routes, rng, group_size, end, settings, turn, pool)
         stats[kind][0] += 1
         if candidate is None:
             continue
         new_routes, changed = candidate
+        if pool is not None:
+            for v in changed:
+                pool.add(v, new_routes[v])
         if not _better(root, new_routes, routes):
             continue
         if any(schedule_route(root, v, new_routes[v]) is None for v in changed):
@@ -509,9 +551,56 @@ def improve(
             times.pop(v, None)
     say(
         f"voisinages: tranches horaires {stats['slice'][1]}/{stats['slice'][0]} gains, "
-        f"groupes de tournées {stats['routes'][1]}/{stats['routes'][0]} gains"
+        f"groupes de tournées {stats['routes'][1]}/{stats['routes'][0]} gains, "
+        f"recombinaisons {stats['pool'][1]}/{stats['pool'][0]} gains "
+        f"({len(pool) if pool is not None else 0} tournées en réserve, {pool_seconds:.2f} s)"
     )
     return routes
+
+
+def new_pool(root: Instance) -> RoutePool:
+    """A pool of the routes of `root`; vehicles alike in every respect share their routes."""
+
+    def kind(v: int) -> tuple[Any, ...]:
+        vehicle = root.problem.vehicles[root.vehicles[v]]
+        return (
+            vehicle.start,
+            vehicle.end,
+            tuple(sorted(vehicle.capacity.items())),
+            vehicle.available,
+            vehicle.max_duration,
+        )
+
+    return RoutePool(
+        [kind(v) for v in range(len(root.vehicles))],
+        lambda v, nodes: route_distance(root, v, nodes),
+        cover=_POOL_COVER,
+    )
+
+
+def _recombine(
+    root: Instance,
+    routes: list[list[int]],
+    pool: RoutePool,
+    seconds: float,
+    times: dict[int, list[float]],
+) -> bool:
+    """Replace `routes` by the best recombination of pooled routes, when it is better."""
+    if seconds <= 0.01:
+        return False
+    plan = pool.recombine(
+        routes,
+        seconds,
+        lambda v, nodes: schedule_route(root, v, nodes) is not None,
+        work=_POOL_WORK,
+    )
+    if plan is None or not _better(root, plan, routes):
+        return False
+    for v, nodes in enumerate(plan):
+        if nodes != routes[v]:
+            routes[v] = nodes
+            times.pop(v, None)
+    return True
 
 
 def _route_group_move(
@@ -522,6 +611,7 @@ def _route_group_move(
     deadline: float,
     settings: LnsSettings,
     turn: int,
+    pool: RoutePool | None = None,
 ) -> tuple[list[list[int]], list[int]] | None:
     group = _related_routes(root, routes, rng, group_size, turn)
     in_group = set(group)
@@ -541,7 +631,12 @@ def _route_group_move(
     seconds = min(settings.sub_seconds, deadline - time.monotonic())
     if seconds <= 0.02:
         return None
-    found = _resolve(sub, current, rng, seconds, settings)
+    seen: list[list[list[int]]] | None = [] if pool is not None else None
+    found = _resolve(sub, current, rng, seconds, settings, seen)
+    for solution in seen or []:
+        for position, v in enumerate(group):
+            nodes = [2 * request_ids[node // 2] + node % 2 for node in solution[position]]
+            pool.add(v, nodes)  # type: ignore[union-attr]
     if found is None:
         return None
     new_routes = [list(nodes) for nodes in routes]
@@ -558,6 +653,7 @@ def _time_slice_move(
     deadline: float,
     settings: LnsSettings,
     sweep: int,
+    pool: RoutePool | None = None,
 ) -> tuple[list[list[int]], list[int]] | None:
     """Re-solve the requests served in a slice of the day, on the vehicles around."""
     vehicles = range(len(routes))
@@ -634,7 +730,13 @@ def _time_slice_move(
     seconds = min(settings.sub_seconds, deadline - time.monotonic())
     if seconds <= 0.02:
         return None
-    found = _resolve(sub, current, rng, seconds, settings)
+    seen: list[list[list[int]]] | None = [] if pool is not None else None
+    found = _resolve(sub, current, rng, seconds, settings, seen)
+    for solution in seen or []:
+        for p, v in enumerate(group):
+            x, y = cuts[v]
+            middle = [2 * request_ids[n // 2] + n % 2 for n in solution[p]]
+            pool.add(v, routes[v][:x] + middle + routes[v][y:])  # type: ignore[union-attr]
     if found is None:
         return None
     new_routes = [list(nodes) for nodes in routes]
@@ -666,6 +768,7 @@ def _resolve(
     rng: random.Random,
     seconds: float,
     settings: LnsSettings,
+    seen: list[list[list[int]]] | None = None,
 ) -> list[list[int]] | None:
     """Solve a sub-problem afresh (a new first solution, then GLS).
 
@@ -677,7 +780,9 @@ def _resolve(
         return Model(sub).improve(current, Strategy(), seconds)
     first = rng.choice(_RECREATE)
     strategy = Strategy(first_solution=first, metaheuristic=settings.sub_metaheuristic)
-    return Model(sub).solve(strategy, seconds, descend=_SUB_DESCEND, solution_limit=_SUB_SOLUTIONS)
+    return Model(sub).solve(
+        strategy, seconds, descend=_SUB_DESCEND, solution_limit=_SUB_SOLUTIONS, seen=seen
+    )
 
 
 def _empty_cut(
@@ -707,6 +812,20 @@ def _window_overlaps(request: Request, low: float, high: float) -> bool:
     return window is None or (window[0] <= high and window[1] >= low)
 
 
+# Route pool and set-partitioning recombination (routing/pool.py): every _POOL_EVERY rounds
+# (CP-SAT capped at _POOL_SECONDS wall clock, _POOL_WORK deterministic seconds) and once at the
+# end, with _POOL_FINAL_SECONDS kept for it; set covering instead with _POOL_COVER. Not on big
+# days (> _BIG requests). Off: at 10 s the search does ~25 rounds per core and CP-SAT found the
+# current plan optimal over the pool nearly every time, so it only cost time (measured,
+# benchmarks/README.md). `--set _POOL=True` to try it again.
+_POOL = False
+_POOL_COVER = False
+_POOL_EVERY = 20
+_POOL_SECONDS = 0.3
+_POOL_WORK: float | None = 1.0
+_POOL_FINAL_SECONDS = 0.4
+# With two searches: seconds kept to recombine the routes of both at the end.
+_POOL_UNION_SECONDS = 0.4
 _SHUFFLE = False
 _SWEEP = True
 _SWEEP_ROUTES = True
@@ -799,9 +918,16 @@ _WHOLE_LS = True
 
 
 def run_worker(
-    root: Instance, worker: int, seed: int, deadline: float, say: Log
+    root: Instance,
+    worker: int,
+    seed: int,
+    deadline: float,
+    say: Log,
+    pool: RoutePool | None = None,
 ) -> list[list[int]]:
-    """One search: first solution + GLS on the whole problem, then route-group LNS."""
+    """One search: first solution + descent on the whole problem, then the LNS.
+
+    With a `pool`, every route seen is kept in it (see `improve`)."""
     strategy = _WORKERS[worker % len(_WORKERS)]
     rng = random.Random(seed * 1000 + worker)
     budget = deadline - time.monotonic()
@@ -812,15 +938,21 @@ def run_worker(
         whole = budget if vehicles <= 2 else budget * _WHOLE_SHARE
         if vehicles > 2 and _WHOLE_DESCENT:
             strategy = Strategy(strategy.first_solution, Metaheuristic.GREEDY_DESCENT)
-        found = Model(root).solve(strategy, max(0.05, whole), descend=vehicles <= 2 or _WHOLE_LS)
+        seen: list[list[list[int]]] | None = [] if pool is not None else None
+        found = Model(root).solve(
+            strategy, max(0.05, whole), descend=vehicles <= 2 or _WHOLE_LS, seen=seen
+        )
         routes = found if found is not None else [[] for _ in range(vehicles)]
+        for solution in seen or []:
+            for v, nodes in enumerate(solution):
+                pool.add(v, nodes)  # type: ignore[union-attr]
     say(
         f"recherche {worker}: première passe {total_distance(root, routes):.2f} "
         f"en {time.monotonic() - deadline + budget:.1f} s, "
         f"{served_count(routes)}/{len(root.requests)} servies"
     )
     if vehicles > 2:
-        routes = improve(root, routes, deadline, rng, _LNS[worker % len(_LNS)], say)
+        routes = improve(root, routes, deadline, rng, _LNS[worker % len(_LNS)], say, pool)
     return routes
 
 
@@ -901,9 +1033,13 @@ def _start_after(root: Instance, sub: Instance, nodes: list[int], v: int) -> boo
     return True
 
 
-def _child(root: Instance, worker: int, seed: int, deadline: float, pipe: Any) -> None:
+def _child(
+    root: Instance, worker: int, seed: int, deadline: float, pipe: Any, pooled: bool
+) -> None:
     try:
-        pipe.send(run_worker(root, worker, seed, deadline, lambda _message: None))
+        pool = new_pool(root) if pooled else None
+        routes = run_worker(root, worker, seed, deadline, lambda _message: None, pool)
+        pipe.send((routes, pool.export() if pool is not None else []))
     except BaseException as error:  # the parent falls back on its own result
         pipe.send(repr(error))
     finally:
@@ -913,22 +1049,28 @@ def _child(root: Instance, worker: int, seed: int, deadline: float, pipe: Any) -
 def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[list[int]]:
     """Two searches when two cores are idle (fork), one otherwise; the best wins.
 
-    Ties go to worker 0, so the choice is deterministic whenever both searches are.
+    Ties go to worker 0, so the choice is deterministic whenever both searches are. With route
+    pools, both searches stop a little early and the routes of both are recombined.
     """
     child = None
     idle = _idle_cores() if _PARALLEL and len(root.requests) >= 8 else 0.0
     two = idle >= _IDLE_CORES_FOR_TWO and "fork" in multiprocessing.get_all_start_methods()
     say(f"{'deux recherches en parallèle' if two else 'une recherche'} ({idle:.1f} cœurs libres)")
+    pooled = _POOL and len(root.requests) <= _BIG and len(root.vehicles) > 2
+    pool = new_pool(root) if pooled else None
+    stop = deadline - _POOL_UNION_SECONDS if two and pooled else deadline
     if two:
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
-        child = context.Process(target=_child, args=(root, 1, seed, deadline, send), daemon=True)
+        child = context.Process(
+            target=_child, args=(root, 1, seed, stop, send, pooled), daemon=True
+        )
         child.start()
         send.close()
-    best = run_worker(root, 0, seed, deadline, say)
+    best = run_worker(root, 0, seed, stop, say, pool)
     if child is not None:
         other = None
-        if receive.poll(max(0.0, deadline - time.monotonic()) + 0.3):
+        if receive.poll(max(0.0, stop - time.monotonic()) + 0.3):
             try:
                 other = receive.recv()
             except EOFError:
@@ -936,10 +1078,18 @@ def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[
         child.join(0.1)
         if child.is_alive():
             child.kill()
-        if isinstance(other, list):
-            say(f"recherche 1: {total_distance(root, other):.2f}")
-            if _better(root, other, best):
-                best = other
+        if isinstance(other, tuple):
+            routes, pooled_routes = other
+            say(f"recherche 1: {total_distance(root, routes):.2f}")
+            if _better(root, routes, best):
+                best = routes
+            if pool is not None:
+                pool.merge(pooled_routes)
+                for v, nodes in enumerate(routes):
+                    pool.add(v, nodes, checked=True)
+                seconds = deadline - 0.02 - time.monotonic()
+                if _recombine(root, best, pool, seconds, {}):
+                    say(f"recombinaison des deux recherches: {total_distance(root, best):.2f}")
         else:
             say(f"recherche 1 sans résultat ({other})")
     return best
