@@ -606,11 +606,12 @@ def matrix_world(
     octave = make_person(first_name="Octave", last_name="Voisinsecret", commune=commune)
     carer = user(Role.carer, "m-aidant", helped_persons=[jeanne])
     other_carer = user(Role.carer, "m-autre-aidant", helped_persons=[octave])
-    user(Role.animator, "m-animatrice")
+    animator = user(Role.animator, "m-animatrice")
     coordinator = user(Role.coordinator, "m-coordination")
     user(Role.admin, "m-admin")
     driver_user = user(Role.driver, "m-chauffeur")
     other_driver_user = user(Role.driver, "m-autre-chauffeur")
+    free_driver = user(Role.driver, "m-chauffeur-sans-fiche")  # no driver's file yet
     activity = make_activity(title="Atelier équilibre")
     upcoming = make_session(
         activity=activity, venue=venue, starts_at=dt.datetime.combine(next_week, dt.time(14))
@@ -675,6 +676,7 @@ def matrix_world(
     booking_b_today = make_booking(today_b, person=zoe, transport_out=True)
     vehicle_b = make_vehicle(db, other.id, name="Minibus B")
     driver_b = make_driver(db, user(Role.driver, "b-chauffeur", at=other))
+    free_driver_b = user(Role.driver, "b-chauffeur-sans-fiche", at=other)
     round_b = make_round(
         db, bookings=[booking_b_today], date=today, driver=driver_b, vehicle=vehicle_b
     )
@@ -708,7 +710,13 @@ def matrix_world(
         "slug": centre.slug,
         "slug_b": other.slug,
         "commune": commune.id,
+        "commune_b": commune_b.id,
         "venue": venue.id,
+        "venue_b": venue_b.id,
+        "animator": animator.id,
+        "coordinator_b": coordinator_b.id,
+        "free_driver": free_driver.id,
+        "free_driver_b": free_driver_b.id,
         "p_mine": jeanne.id,
         "p_other": octave.id,
         "p_b": zoe.id,
@@ -898,3 +906,58 @@ def test_refused_changes_leave_the_database_alone(
                 before = _snapshot(engine)
     assert tried
     assert not wrong, f"as {role}:\n" + "\n".join(wrong)
+
+
+# --- a centre B id slipped into a form of centre A -----------------------------------------
+
+NEW_SESSION = {**SESSION_FORM, "activity_id": "{activity}", "frequency": "once"}
+NEW_PERSON = {
+    "last_name": "Nouvelle",
+    "first_name": "Anne",
+    "commune_id": "{commune}",
+    "mobility": "walks",
+}
+# (address, a form that works, the field that names a row, centre B's row for that field)
+FOREIGN_IN_FORM = [
+    ("/animation/seances/nouvelle", NEW_SESSION, "activity_id", "{activity_b}"),
+    ("/animation/seances/nouvelle", NEW_SESSION, "venue_id", "{venue_b}"),
+    (
+        "/animation/seances/nouvelle",
+        {**NEW_SESSION, "animator_id": "{animator}"},
+        "animator_id",
+        "{coordinator_b}",
+    ),
+    ("/animation/seances/{session}/modifier", SESSION_FORM, "venue_id", "{venue_b}"),
+    ("/animation/telephone/personnes/nouvelle", NEW_PERSON, "commune_id", "{commune_b}"),
+    (
+        "/transport/chauffeurs/nouveau",
+        {**DRIVER_FORM, "user_id": "{free_driver}"},
+        "user_id",
+        "{free_driver_b}",
+    ),
+]
+
+
+def test_forms_refuse_another_centres_rows(
+    app: Flask, matrix_world: MatrixWorld, engine: Engine
+) -> None:
+    """The coordinator's form with centre B's row: the form again, nothing saved. With centre
+    A's own row the same form is saved, so the refusal is about the row, not a bad form."""
+    ids = matrix_world.ids
+    client = _client_as(app, "coordinator")
+    wrong = []
+    for template, form, field, foreign in FOREIGN_IN_FORM:
+        url = _fill(template, ids)
+        data = {k: _fill(v, ids) for k, v in form.items()}
+        before = _snapshot(engine)
+        refused = post(client, url, {**data, field: _fill(foreign, ids)})
+        if _outcome(refused) != "200" or _leaks(refused, "coordinator", set()):
+            wrong.append(f"{url} with {field} of centre B: got {_outcome(refused)}")
+        if _changes(before, _snapshot(engine)):
+            wrong.append(
+                f"{url} with {field} of centre B changed {_changes(before, _snapshot(engine))}"
+            )
+        saved = post(client, url, data)
+        if _outcome(saved) != "302" or not _changes(before, _snapshot(engine)):
+            wrong.append(f"{url}: the control form (centre A's own {field}) was not saved")
+    assert not wrong, "\n".join(wrong)
