@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from werkzeug.security import generate_password_hash
 
 from scheduling import calendars
@@ -46,6 +46,7 @@ from scheduling.models import (
     NotificationChannel,
     Role,
     SessionSeries,
+    User,
 )
 from scheduling.transport_models import DayStatus, StopKind, WelfareAlert
 from tests.scheduling.driving_builders import make_driver, make_round, make_vehicle
@@ -960,4 +961,22 @@ def test_forms_refuse_another_centres_rows(
         saved = post(client, url, data)
         if _outcome(saved) != "302" or not _changes(before, _snapshot(engine)):
             wrong.append(f"{url}: the control form (centre A's own {field}) was not saved")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_deactivated_account_is_signed_out_everywhere(
+    app: Flask, matrix_world: MatrixWorld, db: Any
+) -> None:
+    """An account switched off while signed in: every page closed to visitors asks to sign in."""
+    client = _client_as(app, "coordinator")
+    account = db.scalar(select(User).where(User.username == USERNAMES["coordinator"]))
+    account.active = False
+    db.commit()
+    wrong = []
+    for rule, urls in GET.items():
+        for template, row in urls.items():
+            if _expected(row, "anonymous") == "login":
+                got = _outcome(client.get(_fill(template, matrix_world.ids)))
+                if got != "login":
+                    wrong.append(f"GET {template} ({rule}): got {got}")
     assert not wrong, "\n".join(wrong)
