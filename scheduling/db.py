@@ -23,6 +23,9 @@ NAMING_CONVENTION = {
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
+# Execution option (and `Session.info` key) of a transaction that only reads: see `begin_reading`.
+READ_ONLY = "navette_read_only"
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -70,12 +73,44 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN DEFERRED")  # a WAL reader: no lock to wait for
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[DbSession]:
     """Return a session factory; objects stay usable after commit (the shell renders them)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    event.listen(factory, "before_flush", _refuse_writes_when_reading)
+    event.listen(factory, "after_transaction_end", _end_reading)
+    return factory
+
+
+def begin_reading(db: DbSession) -> None:
+    """Begin `db`'s transaction as one that only reads (a public page, a feed).
+
+    On SQLite the transaction then begins DEFERRED instead of IMMEDIATE: in WAL mode readers
+    never wait for the write lock, so two web workers showing pages no longer queue behind each
+    other (nor behind a booking) for the whole request. A deferred transaction must not write: it
+    could fail with "database is locked" when another writer got in first, so any flush in it
+    raises at once. Nothing changes on PostgreSQL. Does nothing when `db` is already in a
+    transaction (it keeps the kind it began with).
+    """
+    if db.in_transaction():
+        return
+    db.info[READ_ONLY] = True
+    db.connection(execution_options={READ_ONLY: True})
+
+
+def _end_reading(db: DbSession, transaction: Any) -> None:
+    if transaction.parent is None:  # the next transaction begins as usual
+        db.info.pop(READ_ONLY, None)
+
+
+def _refuse_writes_when_reading(db: DbSession, _context: Any, _instances: Any) -> None:
+    if db.info.get(READ_ONLY) and (db.new or db.dirty or db.deleted):
+        raise RuntimeError("This transaction was begun to read only (begin_reading): no writes.")
 
 
 def is_postgresql(db: DbSession) -> bool:

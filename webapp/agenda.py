@@ -14,6 +14,7 @@ from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from scheduling.db import begin_reading
 from scheduling.models import (
     ACTIVE_BOOKING_STATUSES,
     SEAT_HOLDING_STATUSES,
@@ -38,6 +39,13 @@ from webapp.db import get_db
 from webapp.forms import NavetteForm, int_choice, plausible_date
 
 bp = Blueprint("agenda", __name__)
+
+
+@bp.before_request
+def _read_only() -> None:
+    """The agenda's pages only read: their transaction need not hold SQLite's write lock."""
+    begin_reading(get_db())
+
 
 AGENDA_DAYS = 60  # how far ahead the agenda looks by default
 CHOSEN_PERSON_KEY = "chosen_person_id"

@@ -15,6 +15,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -37,6 +38,9 @@ from webapp.mail import send_mail_in_background
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
+
+_VISITOR_CENTRE = "_navette_visitor_centre_id"  # per-request memo (flask.g)
+_CENTRE = "_navette_centre"
 
 STAFF_ROLES = (Role.admin, Role.coordinator, Role.animator)
 MIN_PASSWORD_LENGTH = 10
@@ -95,21 +99,34 @@ def current_centre_id() -> int:
     if current_user.is_authenticated:
         centre_id: int = current_user.centre_id
         return centre_id
-    db = get_db()
-    slug = current_app.config.get("DEFAULT_CENTRE")
-    query = select(Centre.id).order_by(Centre.id).limit(1)
-    if slug:
-        query = select(Centre.id).where(Centre.slug == slug)
-    found = db.scalar(query)
+    # Looked up once per request: a page asks several times (its queries, the time, the links).
+    if _VISITOR_CENTRE not in g:
+        slug = current_app.config.get("DEFAULT_CENTRE")
+        query = select(Centre.id).order_by(Centre.id).limit(1)
+        if slug:
+            query = select(Centre.id).where(Centre.slug == slug)
+        setattr(g, _VISITOR_CENTRE, get_db().scalar(query))
+    found: int | None = g.get(_VISITOR_CENTRE)
     if found is None:
         abort(404)
     return found
 
 
+def current_centre() -> Centre | None:
+    """The current centre's row, loaded once per request (held here, so the session's
+    identity map keeps it and `db.get(Centre, id)` elsewhere in the request costs no query)."""
+    centre_id = current_centre_id()
+    held: Centre | None = g.get(_CENTRE)
+    if held is None or held.id != centre_id:
+        held = get_db().get(Centre, centre_id)
+        setattr(g, _CENTRE, held)
+    return held
+
+
 def centre_now() -> dt.datetime:
     """The current wall-clock time of the current centre (naive, as stored in the database)."""
     zone = "Europe/Paris"
-    centre = get_db().get(Centre, current_centre_id())
+    centre = current_centre()
     if centre is not None and centre.timezone:
         zone = centre.timezone
     return dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)

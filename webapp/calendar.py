@@ -36,7 +36,7 @@ from werkzeug.wrappers import Response
 from scheduling import calendars as uc
 from scheduling.models import CalendarToken, Centre, Commune, FeedKind, Field, Person
 from scheduling.people import STAFF_ROLES
-from webapp.auth import current_centre_id, role_required
+from webapp.auth import current_centre, current_centre_id, role_required
 from webapp.db import get_db
 from webapp.ical import Feed, agenda_feed, animator_feed, bookings_feed, rounds_feed
 
@@ -131,7 +131,7 @@ def _public_agenda(centre: Centre) -> Response:
 def public_feed_url(commune_id: object = None, field: object = None) -> str:
     """The https URL of the current centre's public feed, with the agenda page's filters."""
     db = get_db()
-    centre = db.get(Centre, current_centre_id())
+    centre = current_centre()
     if centre is None:  # pragma: no cover - current_centre_id answers 404 first
         abort(404)
     args: dict[str, str] = {}
