@@ -13,8 +13,12 @@ What it does, in order:
    Python generator (threads + http.client, keep-alive when the server allows it). Every page
    gets a warm-up (not counted) before each measured run; the pages are interleaved and the
    whole set is repeated, and the hello-world page is measured in every round;
-4. prints a table: page, requests/s, p50 and p95 latency (medians over the rounds), and the
-   page's requests/s as a share of the hello-world's of the same round (median over rounds).
+4. prints a table: page, requests/s, p50 and p95 latency (medians over the rounds), the
+   page's requests/s as a share of the hello-world's of the same round (median over rounds),
+   and the CPU time the server's processes spent per request (read from /proc, all workers):
+   on a machine shared with other work, throughput follows the load but CPU per request
+   hardly does, so "share by CPU" (hello-world's CPU per request / the page's) is the steadier
+   figure of the two.
 
 Pages: the public agenda and a session page as a visitor, the agenda of a signed-in carer
 (distance sort, their bookings), and bookings: a signed-in carer POSTs a booking with its CSRF
@@ -80,8 +84,10 @@ def free_port() -> int:
 @contextlib.contextmanager
 def gunicorn(
     app: str, env: dict[str, str], args: argparse.Namespace, log: Path, *extra: str
-) -> Iterator[str]:
-    """Serve `app` with gunicorn on a free loopback port; stop it (and its workers) on exit."""
+) -> Iterator[tuple[str, int]]:
+    """Serve `app` with gunicorn on a free loopback port; stop it (and its workers) on exit.
+
+    Yields the base URL and the process group of the master and its workers."""
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
@@ -95,7 +101,7 @@ def gunicorn(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, server, log)
-        yield base
+        yield base, server.pid
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
@@ -116,6 +122,17 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> None
                 return
         time.sleep(0.2)
     sys.exit(f"gunicorn did not answer within 60 s; see {log}")
+
+
+def cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the processes of a process group."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:  # pgrp
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 # --- a tiny HTTP client (sign-in, CSRF, bookings) -----------------------------------------------
@@ -202,6 +219,7 @@ class Run:
     p50_ms: float
     p95_ms: float
     errors: int
+    cpu_ms: float = float("nan")  # the server's CPU time per request (all its processes)
 
     @property
     def rps(self) -> float:
@@ -400,6 +418,7 @@ class Page:
     signed_in: bool = False
     runs: list[Run] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
+    cpu_ratios: list[float] = field(default_factory=list)
 
 
 def measure(args: argparse.Namespace) -> None:
@@ -444,10 +463,11 @@ def measure(args: argparse.Namespace) -> None:
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=1)  # the load's own process
     with (
         pool,
-        gunicorn("web:hello_app", env, args, log, "--pythonpath", HERE) as hello_base,
-        gunicorn("webapp:create_app()", env, args, log) as navette_base,
+        gunicorn("web:hello_app", env, args, log, "--pythonpath", HERE) as (hello_base, hello_pg),
+        gunicorn("webapp:create_app()", env, args, log) as (navette_base, navette_pg),
     ):
         bases = {"hello": hello_base, "navette": navette_base}
+        groups = {"hello": hello_pg, "navette": navette_pg}
         cookies = sign_in(navette_base, CARER)
         token, cookies = csrf_for(navette_base, f"/seances/{pairs[0][1]}/reserver", cookies)
         for page in pages:  # every page answers 200 before it is loaded
@@ -458,23 +478,30 @@ def measure(args: argparse.Namespace) -> None:
         def get(page: Page, seconds: float) -> Run:
             url = bases[page.server] + page.path
             jar = cookies if page.signed_in else {}
+            cpu = cpu_seconds(groups[page.server])
             if use_wrk:
-                return wrk_run(url, seconds, args.connections, jar, script)
-            return pool.submit(python_get_run, url, seconds, args.connections, jar).result()
+                run = wrk_run(url, seconds, args.connections, jar, script)
+            else:
+                run = pool.submit(python_get_run, url, seconds, args.connections, jar).result()
+            run.cpu_ms = (cpu_seconds(groups[page.server]) - cpu) * 1000 / max(run.requests, 1)
+            return run
 
         for round_no in range(1, args.repeat + 1):
             for page in pages:
                 get(page, args.warmup)
                 page.runs.append(get(page, args.duration))
             pool.submit(booking_run, navette_base, args.warmup, cookies, token, pairs).result()
+            cpu = cpu_seconds(navette_pg)
             booked, cancelled = pool.submit(
                 booking_run, navette_base, args.duration, cookies, token, pairs
             ).result()
+            booked.cpu_ms = (cpu_seconds(navette_pg) - cpu) * 1000 / max(booked.requests, 1)
             books.runs.append(booked)
             cancels.runs.append(cancelled)
-            hello_rps = pages[0].runs[-1].rps
+            hello = pages[0].runs[-1]
             for page in [*pages, books, cancels]:
-                page.ratios.append(page.runs[-1].rps / hello_rps)
+                page.ratios.append(page.runs[-1].rps / hello.rps)
+                page.cpu_ratios.append(hello.cpu_ms / page.runs[-1].cpu_ms)
             print(
                 f"round {round_no}: "
                 + ", ".join(f"{p.name.split(',')[0]} {p.runs[-1].rps:.0f}/s" for p in pages)
@@ -488,14 +515,23 @@ def measure(args: argparse.Namespace) -> None:
         f"{load_start[0]:.1f} at start, {load_end[0]:.1f} at end; medians of {args.repeat} rounds"
     )
     print()
-    print("| page | requests/s | p50 ms | p95 ms | share of hello-world | errors |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| page | requests/s | p50 ms | p95 ms | share of hello-world | server CPU ms/request "
+        "| share by CPU | errors |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    med = statistics.median
     for page in [*pages, books, cancels]:
-        med = statistics.median
+        cpu = f"{med(r.cpu_ms for r in page.runs):.2f}"
+        by_cpu = f"{med(page.cpu_ratios):.0%}"
+        if page is books:  # the CPU of the whole cycle, booking and cancelling
+            cpu, by_cpu = f"{cpu} (booking + cancelling)", ""
+        elif page is cancels:
+            cpu, by_cpu = "(with the booking)", ""
         print(
             f"| {page.name} | {med(r.rps for r in page.runs):.0f} "
             f"| {med(r.p50_ms for r in page.runs):.1f} | {med(r.p95_ms for r in page.runs):.1f} "
-            f"| {med(page.ratios):.0%} | {sum(r.errors for r in page.runs)} |"
+            f"| {med(page.ratios):.0%} | {cpu} | {by_cpu} | {sum(r.errors for r in page.runs)} |"
         )
     shutil.rmtree(folder) if not args.keep else print(f"\nKept {folder}")
 
