@@ -192,3 +192,22 @@ def test_insecure_cookies_only_when_asked_for_local_http(db_url, world, monkeypa
     assert "Secure" not in response.headers["Set-Cookie"]
     assert "Strict-Transport-Security" not in client.get("/").headers
     app.extensions["navette_engine"].dispose()
+
+
+def test_sign_in_goes_on_when_redis_does_not_answer(db_url, world):
+    """A Redis outage must not lock everybody out: counting falls back to the process's memory."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": db_url,
+            "SECRET_KEY": "x",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    )
+    client = app.test_client()
+    assert sign_in(client, "aidante").status_code == 302
+    post(client, "/deconnexion")
+    for _ in range(5):
+        assert sign_in(client, "aidante", "mauvais").status_code == 200
+    assert sign_in(client, "aidante", PASSWORD).status_code == 429  # still limited
+    app.extensions["navette_engine"].dispose()
