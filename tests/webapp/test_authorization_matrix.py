@@ -44,6 +44,7 @@ from scheduling.models import (
     Frequency,
     Notification,
     NotificationChannel,
+    Person,
     Role,
     SessionSeries,
     User,
@@ -980,3 +981,26 @@ def test_a_deactivated_account_is_signed_out_everywhere(
                 if got != "login":
                     wrong.append(f"GET {template} ({rule}): got {got}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_carer_who_no_longer_helps_a_person_no_longer_sees_them(
+    app: Flask, matrix_world: MatrixWorld, db: Any
+) -> None:
+    """Links are read at each request: the carer now helps Octave instead of Jeanne."""
+    ids = matrix_world.ids
+    carer = db.scalar(select(User).where(User.username == USERNAMES["carer"]))
+    carer.helped_persons = [db.get(Person, ids["p_other"])]
+    db.commit()
+    client = _client_as(app, "carer")
+    for template in (
+        "/reservations/{booking_mine}",
+        "/reservations/{booking_mine}/agenda.ics",
+        "/reservations/{booking_mine}/annuler",
+        "/cycles/{series}/inscription?pour={p_mine}",
+    ):
+        assert _outcome(client.get(_fill(template, ids))) == "404", template
+    assert _outcome(client.get(_fill("/reservations/{booking_other}", ids))) == "200"
+    for template in ("/reservations", "/", "/calendrier/{token_mine}.ics"):
+        page = client.get(_fill(template, ids)).get_data(as_text=True).replace("\r\n ", "")
+        assert "lienaidant" not in page.lower(), template
+        assert "voisinsecret" in page.lower(), template
