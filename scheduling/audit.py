@@ -577,19 +577,21 @@ def _person_changed(log: _Log, person: Person) -> None:
 
 
 def _day_changed(log: _Log, day: TransportDay) -> None:
+    # A build writes its progress on the day many times: only these changes are logged.
     when = format_date(day.date)
-    rounds = _count(len(day.rounds), "tournée", "tournées")
     if _history(day, "job_status").has_changes() and day.job_status is JobStatus.queued:
         action, text = "rounds.build_requested", f"Calcul des tournées du {when} demandé."
     elif _history(day, "status").has_changes() and day.status is DayStatus.published:
-        action, text = "rounds.published", f"Tournées du {when} publiées ({rounds})."
+        action, text = "rounds.published", f"Tournées du {when} publiées"
     elif _history(day, "built_at").has_changes():
         if day.status is DayStatus.published:
-            action, text = "rounds.replanned", f"Tournées publiées du {when} ajustées ({rounds})."
+            action, text = "rounds.replanned", f"Tournées publiées du {when} ajustées"
         else:
-            action, text = "rounds.built", f"Tournées du {when} calculées ({rounds})."
+            action, text = "rounds.built", f"Tournées du {when} calculées"
     else:
         return
+    if action != "rounds.build_requested":
+        text += f" ({_count(len(day.rounds), 'tournée', 'tournées')})."
     log.add(centre_id=day.centre_id, kind=AuditKind.rounds, action=action, obj=day, summary=text)
 
 
