@@ -18,8 +18,16 @@ Besides the status, every page answered is searched for the names its reader mus
 (centre B's for everyone; the persons a carer does not help; the passengers of other drivers),
 and every refused POST must leave the database exactly as it was.
 
+Three smaller checks follow the tables: centre B's rows typed into centre A's forms (venue,
+activity, commune, account) are refused while the same form with A's row is saved; an account
+switched off while signed in is asked to sign in again; a carer no longer linked to a person
+loses sight of them at once (pages and calendar feed).
+
 A route added to the app without a row here makes `test_every_route_has_a_row` fail with the
 rule's name: add the row, with what each role should get.
+
+SQLite only: the rules under test are in Python, and the same file passed on PostgreSQL too
+(about twice as long).
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 ROLES = ("anonymous", "carer", "animator", "coordinator", "driver", "admin")
 
 # --- the usual rows ------------------------------------------------------------------------
+# Cells, left to right: anonymous, carer, animator, coordinator, driver, admin.
 
 PUBLIC = "200 200 200 200 200 200"
 NOWHERE = "404 404 404 404 404 404"
