@@ -217,3 +217,51 @@ def test_a_person_file_names_what_changed_never_the_values(db, make_user, make_c
     )
     assert updated.action == "person.updated"
     assert updated.summary == "Fiche modifiée : téléphone, consignes pour le chauffeur."
+
+
+def test_the_journal_reads_one_centre_newest_first_filtered_and_paged(
+    db, centre, make_centre, make_person
+):
+    other = make_centre()
+    odette = make_person(first_name="Odette", last_name="Lasserre")
+    start = dt.datetime(2026, 6, 1, 8)
+
+    def entry(n, centre_id=centre.id, **values):
+        return AuditEntry(
+            centre_id=centre_id,
+            at=start + dt.timedelta(hours=n),
+            actor_label=values.pop("actor_label", "Paul Lebrun (Coordination)"),
+            kind=values.pop("kind", audit.AuditKind.booking),
+            action="booking.created",
+            object_type="booking",
+            object_id=n,
+            summary=f"n° {n}",
+            **values,
+        )
+
+    db.add_all([entry(n) for n in range(5)])
+    db.add_all(
+        [
+            entry(5, person_id=odette.id),
+            entry(6, kind=audit.AuditKind.session, actor_label="Hélène Roux (Animation)"),
+            entry(7, centre_id=other.id),
+        ]
+    )
+    db.commit()
+
+    def summaries(**filters):
+        return [e.summary for e in audit.journal(db, centre_id=centre.id, **filters).entries]
+
+    assert summaries() == [f"n° {n}" for n in (6, 5, 4, 3, 2, 1, 0)]
+    assert summaries(kind=audit.AuditKind.session) == ["n° 6"]
+    assert summaries(since=start + dt.timedelta(hours=2), until=start + dt.timedelta(hours=4)) == [
+        "n° 3",
+        "n° 2",
+    ]
+    assert summaries(who="lasserre odette") == ["n° 5"]
+    assert summaries(who="HELENE") == ["n° 6"]
+    first = audit.journal(db, centre_id=centre.id, per_page=3)
+    last = audit.journal(db, centre_id=centre.id, per_page=3, page=3)
+    assert first.has_next and [e.summary for e in first.entries] == ["n° 6", "n° 5", "n° 4"]
+    assert not last.has_next and [e.summary for e in last.entries] == ["n° 0"]
+    assert first.entries[1].person.full_name == "Odette Lasserre"

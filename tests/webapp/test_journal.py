@@ -310,3 +310,42 @@ def test_the_log_is_paged_fifty_at_a_time(client, world, login, admin, db):
     second = text_of(client.get("/admin/journal?quoi=booking&page=2"))
     assert "Action 09." in second and "Action 00." in second and "Action 10." not in second
     assert "Actions plus récentes" in second and "Actions plus anciennes" not in second
+
+
+def test_the_animators_pages_log_a_new_person_and_a_new_cycle_but_not_a_refused_form(
+    client, world, as_animator, db
+):
+    centre_id, commune_id = world.centre.id, world.commune.id
+    first = dt.date.today() + dt.timedelta(days=3)
+    cycle = {
+        "activity_id": world.session.activity_id,
+        "date": first.isoformat(),
+        "start_time": "14:00",
+        "end_time": "16:00",
+        "venue_id": world.session.venue_id,
+        "seats": 12,
+        "wheelchair_places": 0,
+        "animator_id": "",
+        "frequency": "weekly",
+        "until_date": (first + dt.timedelta(days=14)).isoformat(),
+        "excluded_dates": "",
+    }
+    refused = post(client, "/animation/seances/nouvelle", {**cycle, "seats": -1})
+    assert refused.status_code == 200
+    assert entries(db, centre_id) == []
+
+    person = {
+        "last_name": "Lafon",
+        "first_name": "Germaine",
+        "phone": "05 53 22 11 00",
+        "commune_id": commune_id,
+        "mobility": "walks",
+    }
+    assert post(client, "/animation/telephone/personnes/nouvelle", person).status_code == 302
+    assert post(client, "/animation/seances/nouvelle", cycle).status_code == 302
+
+    created, series = entries(db, centre_id)
+    assert (created.action, created.summary) == ("person.created", "Fiche créée.")
+    assert series.action == "session.series_created"
+    assert series.summary.endswith("(3 séances).")
+    assert {created.actor_label, series.actor_label} == {"Julie Bonnet (Animation)"}
