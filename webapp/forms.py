@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, StopValidation, ValidationError
 
 from scheduling.policy import MAX_COMPANIONS
 
@@ -54,6 +54,17 @@ def int_choice(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if abs(number) <= MAX_DATABASE_INT else None
+
+
+class ChoiceRequired(InputRequired):  # type: ignore[misc]  # wtforms ships no types
+    """InputRequired for a select coerced by `int_choice`: a value that is no number (a
+    tampered form) coerces to None like the "— Choisissez —" placeholder, so it passes the
+    choice check; refuse it like an empty choice instead of saving no id."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        super().__call__(form, field)
+        if field.data is None:
+            raise StopValidation(self.message)
 
 
 class BookingForm(NavetteForm):

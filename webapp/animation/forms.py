@@ -27,7 +27,7 @@ from wtforms.validators import (
 )
 
 from scheduling.models import Audience, Field, Frequency, Mobility
-from webapp.forms import NavetteForm, int_choice, plausible_date
+from webapp.forms import ChoiceRequired, NavetteForm, int_choice, plausible_date
 
 ONCE = "once"
 MAX_DEADLINE_HOURS = 24 * 30
@@ -138,7 +138,7 @@ class _SessionFields(NavetteForm):
     venue_id = SelectField(
         "Lieu",
         coerce=int_choice,
-        validators=[InputRequired("Choisissez le lieu.")],
+        validators=[ChoiceRequired("Choisissez le lieu.")],
     )
     seats = _required_int(
         "Nombre de places", 1, 500, "Indiquez le nombre de places.", "Accompagnants compris."
@@ -185,7 +185,7 @@ class SessionForm(_SessionFields):
     activity_id = SelectField(
         "Activité",
         coerce=int_choice,
-        validators=[InputRequired("Choisissez l'activité.")],
+        validators=[ChoiceRequired("Choisissez l'activité.")],
     )
     frequency = RadioField(
         "Répétition",
@@ -266,7 +266,7 @@ class PersonForm(NavetteForm):
     commune_id = SelectField(
         "Commune",
         coerce=int_choice,
-        validators=[InputRequired("Choisissez la commune.")],
+        validators=[ChoiceRequired("Choisissez la commune.")],
     )
     mobility = RadioField(
         "Comment se déplace-t-elle ?",

@@ -27,7 +27,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from scheduling.models import VehicleKind
-from webapp.forms import NavetteForm, int_choice, plausible_date
+from webapp.forms import ChoiceRequired, NavetteForm, int_choice, plausible_date
 
 WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
@@ -135,7 +135,7 @@ class DriverForm(_HoursMixin, NavetteForm):
         "Compte du chauffeur",
         coerce=int_choice,
         validate_choice=True,
-        validators=[InputRequired("Choisissez le compte du chauffeur.")],
+        validators=[ChoiceRequired("Choisissez le compte du chauffeur.")],
     )
     phone = StringField("Téléphone", validators=[Length(max=30)])
     volunteer = BooleanField("Chauffeur bénévole")
