@@ -608,7 +608,16 @@ def matrix_world(
     assert centre.id < other.id  # visitors see the first centre
 
     def user(role: Role, username: str, at: Any = centre, **extra: Any) -> Any:
-        return make_user(centre=at, username=username, role=role, password_hash=FAST_HASH, **extra)
+        # Centre B's people all bear the name searched for on every page of centre A.
+        name = f"Bernard Lointainb {username}" if at is other else f"Agent {username}"
+        return make_user(
+            centre=at,
+            username=username,
+            role=role,
+            password_hash=FAST_HASH,
+            display_name=name,
+            **extra,
+        )
 
     # Centre A
     commune = make_commune(name="Lalinde", lat=44.8368, lon=0.7378)
@@ -664,8 +673,8 @@ def matrix_world(
     call = _call(db, octave, upcoming)
 
     # Centre B
-    commune_b = make_commune(centre=other, name="Sarlat")
-    venue_b = make_venue(centre=other, commune=commune_b)
+    commune_b = make_commune(centre=other, name="Sarlat-Lointainb")
+    venue_b = make_venue(centre=other, commune=commune_b, name="Salle Lointainb")
     zoe = make_person(centre=other, first_name="Zoé", last_name="Lointainb", commune=commune_b)
     user(Role.carer, "b-aidant", at=other, helped_persons=[zoe])
     coordinator_b = user(Role.coordinator, "b-coordination", at=other)
@@ -685,7 +694,7 @@ def matrix_world(
     )
     booking_b = make_booking(upcoming_b, person=zoe)
     booking_b_today = make_booking(today_b, person=zoe, transport_out=True)
-    vehicle_b = make_vehicle(db, other.id, name="Minibus B")
+    vehicle_b = make_vehicle(db, other.id, name="Minibus Lointainb")
     driver_b = make_driver(db, user(Role.driver, "b-chauffeur", at=other))
     free_driver_b = user(Role.driver, "b-chauffeur-sans-fiche", at=other)
     round_b = make_round(
