@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from scheduling.models import Centre, Role
 from webapp.auth import current_centre_id, role_required
 from webapp.db import get_db
 from webapp.forms import NavetteForm, plausible_date
-from webapp.fr import fr_date, fr_time
+from webapp.fr import NBSP, fr_date, fr_time
 
 bp = Blueprint("journal", __name__)
 
@@ -50,6 +51,12 @@ def _utc_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     """The UTC moment the centre's local day begins."""
     local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
     return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _tight(text: str) -> str:
+    """Non-breaking spaces where French typography wants them: « Gym », « : », 14 h 30."""
+    text = text.replace("« ", f"«{NBSP}").replace(" »", f"{NBSP}»").replace(" :", f"{NBSP}:")
+    return re.sub(r"(\d) h (\d\d)", rf"\1{NBSP}h{NBSP}\2", text)
 
 
 def _page_number() -> int:
@@ -93,5 +100,6 @@ def show_journal() -> tuple[str, int] | str:
         page=found,
         page_url=page_url,
         when=when,
+        tight=_tight,
         filtered=bool(filters),
     )
