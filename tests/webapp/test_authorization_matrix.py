@@ -46,6 +46,7 @@ from sqlalchemy import Engine, select
 from werkzeug.security import generate_password_hash
 
 from scheduling import calendars
+from scheduling.audit import AuditEntry, AuditKind
 from scheduling.db import Base
 from scheduling.models import (
     FeedKind,
@@ -268,7 +269,7 @@ SHOWN_TO: dict[str, dict[str, str]] = {
     "driver": {"/chauffeur/tournees/{round_mine}": "Lienaidant"},
     "animator": {"/animation/seances/{session}": "Voisinsecret"},
     "coordinator": {"/transport/jour/{today}": "Voisinsecret"},
-    "admin": {"/donnees-personnelles/{p_other}/export.json": "Voisinsecret"},
+    "admin": {"/admin/journal": "Voisinsecret"},
     "anonymous": {"/calendrier/{token_mine}.ics": "Lienaidant"},
 }
 
@@ -702,6 +703,21 @@ def matrix_world(
     )
     alert_b = _alert(db, round_b, now)
     call_b = _call(db, zoe, upcoming_b)
+    for person in (octave, zoe):  # a line of each centre's audit log
+        _save(
+            db,
+            AuditEntry(
+                centre_id=person.centre_id,
+                at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                actor_label="Agent",
+                kind=AuditKind.person,
+                action="created",
+                object_type="person",
+                object_id=person.id,
+                person_id=person.id,
+                summary="Personne enregistrée.",
+            ),
+        )
 
     # Calendar links
     def token(made: Any) -> Any:
