@@ -155,7 +155,10 @@ GET: dict[str, dict[str, str]] = {
         "/animation/activites/{activity_b}/modifier": STAFF_404,
     },
     "/animation/appels": {"/animation/appels": STAFF},
-    "/animation/seances/nouvelle": {"/animation/seances/nouvelle": STAFF},
+    "/animation/seances/nouvelle": {
+        "/animation/seances/nouvelle": STAFF,
+        "/animation/seances/nouvelle?activite={activity_b}": STAFF,  # B's title not shown
+    },
     "/animation/seances/<int:session_id>": {
         "/animation/seances/{session}": STAFF,
         "/animation/seances/{session_b}": STAFF_404,
