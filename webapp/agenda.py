@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, render_template, request, session, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session, joinedload
 from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -86,22 +86,26 @@ class Availability:
         return f"dont {self.wheelchair_left} places pour fauteuil roulant"
 
 
+_HOLDING = Booking.status.in_(SEAT_HOLDING_STATUSES)
+# Built once: every agenda and session page asks it (building it cost as much as running it).
+_SEATS_USED = (
+    select(
+        Booking.session_id,
+        func.sum(case((_HOLDING, 1 + Booking.companions), else_=0)),
+        func.sum(case((_HOLDING & (Booking.mobility == Mobility.wheelchair), 1), else_=0)),
+        func.sum(case((Booking.status == BookingStatus.waitlisted, 1), else_=0)),
+    )
+    .where(Booking.session_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Booking.session_id)
+)
+
+
 def availability_of(db: Session, sessions: list[ActivitySession]) -> dict[int, Availability]:
     """Compute seats and wheelchair places left for each session, in one query."""
     ids = [s.id for s in sessions]
     if not ids:
         return {}
-    holding = Booking.status.in_(SEAT_HOLDING_STATUSES)
-    rows = db.execute(
-        select(
-            Booking.session_id,
-            func.sum(case((holding, 1 + Booking.companions), else_=0)),
-            func.sum(case((holding & (Booking.mobility == Mobility.wheelchair), 1), else_=0)),
-            func.sum(case((Booking.status == BookingStatus.waitlisted, 1), else_=0)),
-        )
-        .where(Booking.session_id.in_(ids))
-        .group_by(Booking.session_id)
-    ).all()
+    rows = db.execute(_SEATS_USED, {"ids": ids}).all()
     used = {row[0]: (int(row[1] or 0), int(row[2] or 0), int(row[3] or 0)) for row in rows}
     result = {}
     for s in sessions:
@@ -314,7 +318,13 @@ def index() -> str:
 @bp.get("/seances/<int:session_id>")
 def show_session(session_id: int) -> str:
     db = get_db()
-    activity_session: ActivitySession = get_in_centre(ActivitySession, session_id)
+    activity_session: ActivitySession = get_in_centre(
+        ActivitySession,
+        session_id,
+        joinedload(ActivitySession.activity),  # all shown: one query rather than four
+        joinedload(ActivitySession.venue).joinedload(Venue.commune),
+        joinedload(ActivitySession.animator),
+    )
     availability = availability_of(db, [activity_session])[activity_session.id]
     person = chosen_person(db)
     distance = None

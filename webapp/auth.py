@@ -132,11 +132,13 @@ def centre_now() -> dt.datetime:
     return dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
 
 
-def get_in_centre(model: type[Any], object_id: int) -> Any:
-    """Load a row of the current centre by id, or answer 404 (also for another centre's row)."""
+def get_in_centre(model: type[Any], object_id: int, *options: Any) -> Any:
+    """Load a row of the current centre by id, or answer 404 (also for another centre's row).
+
+    `options` are loader options (`joinedload(...)`) for what the page will show of the row."""
     if object_id > 2**62:  # beyond any database integer: nothing to find
         abort(404)
-    obj = get_db().get(model, object_id)
+    obj = get_db().get(model, object_id, options=options or None)
     if obj is None or obj.centre_id != current_centre_id():
         abort(404)
     return obj
