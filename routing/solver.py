@@ -16,7 +16,10 @@ Search (benchmarks/README.md says what each part brought):
 - two workers, one per core (fork), each: a first solution (OR-Tools insertion; for big days
   a rolling-horizon construction by chunks of time), a descent, then a large-neighbourhood
   search that re-solves small parts of the day (time slices, groups of related routes) as
-  their own OR-Tools models and keeps what shortens the day or serves more; the best wins;
+  their own OR-Tools models and keeps what shortens the day or serves more; at 60 % of the
+  time the two swap plans and each goes on from the better one; the best wins at the end;
+- (off by default, measured no gain at 10 s) a pool of every route seen and a set-partitioning
+  recombination of it by CP-SAT (routing/pool.py);
 - every route kept is verified by an exact linear program of its schedule.
 The routes found are then rescheduled exactly (float times, linear program per route) to put
 as little waiting on board as possible: wait before boarding rather than with a passenger.
@@ -485,6 +488,7 @@ def improve(
     settings: LnsSettings,
     say: Log,
     pool: RoutePool | None = None,
+    exchange: Exchange | None = None,
 ) -> list[list[int]]:
     """Large-neighbourhood search: re-solve small parts of the day with OR-Tools, keep gains.
 
@@ -498,11 +502,13 @@ def improve(
     every round.
     With a `pool`, every route the sub-problems pass through is kept in it, and the best plan
     made of pooled routes is taken every _POOL_EVERY rounds and at the end (routing/pool.py).
+    With an `exchange`, the two searches of the portfolio swap their plans at set times and
+    each goes on from the better one.
     """
     group_size = min(settings.group_size, len(root.vehicles))
     if len(root.requests) > _BIG:
         settings = dataclasses.replace(settings, warm=True)
-    stats = {"slice": [0, 0], "routes": [0, 0], "pool": [0, 0]}
+    stats = {"slice": [0, 0], "routes": [0, 0], "pool": [0, 0], "exchange": [0, 0]}
     times: dict[int, list[float]] = {}
     end = deadline - (_POOL_FINAL_SECONDS if pool is not None else 0.0)
     pool_seconds = 0.0
@@ -524,6 +530,17 @@ def improve(
                 break
         elif time.monotonic() >= end - 0.05:
             break
+        other = exchange.step(routes) if exchange is not None else None
+        if (
+            other is not None
+            and _better(root, other, routes)
+            and all(
+                schedule_route(root, v, nodes) is not None for v, nodes in enumerate(other) if nodes
+            )
+        ):
+            routes[:] = [list(nodes) for nodes in other]
+            times.clear()
+            stats["exchange"][1] += 1
         rounds += 1
         if _MAX_ROUNDS is not None and rounds > _MAX_ROUNDS:
             break
@@ -549,12 +566,18 @@ def improve(
         for v in changed:
             routes[v] = new_routes[v]
             times.pop(v, None)
-    say(
+    message = (
         f"voisinages: tranches horaires {stats['slice'][1]}/{stats['slice'][0]} gains, "
-        f"groupes de tournées {stats['routes'][1]}/{stats['routes'][0]} gains, "
-        f"recombinaisons {stats['pool'][1]}/{stats['pool'][0]} gains "
-        f"({len(pool) if pool is not None else 0} tournées en réserve, {pool_seconds:.2f} s)"
+        f"groupes de tournées {stats['routes'][1]}/{stats['routes'][0]} gains"
     )
+    if pool is not None:
+        message += (
+            f", recombinaisons {stats['pool'][1]}/{stats['pool'][0]} gains "
+            f"({len(pool)} tournées en réserve, {pool_seconds:.2f} s)"
+        )
+    if exchange is not None:
+        message += f", plans de l'autre recherche repris {stats['exchange'][1]}"
+    say(message)
     return routes
 
 
@@ -924,6 +947,7 @@ def run_worker(
     deadline: float,
     say: Log,
     pool: RoutePool | None = None,
+    exchange: Exchange | None = None,
 ) -> list[list[int]]:
     """One search: first solution + descent on the whole problem, then the LNS.
 
@@ -952,7 +976,8 @@ def run_worker(
         f"{served_count(routes)}/{len(root.requests)} servies"
     )
     if vehicles > 2:
-        routes = improve(root, routes, deadline, rng, _LNS[worker % len(_LNS)], say, pool)
+        settings = _LNS[worker % len(_LNS)]
+        routes = improve(root, routes, deadline, rng, settings, say, pool, exchange)
     return routes
 
 
@@ -1034,11 +1059,17 @@ def _start_after(root: Instance, sub: Instance, nodes: list[int], v: int) -> boo
 
 
 def _child(
-    root: Instance, worker: int, seed: int, deadline: float, pipe: Any, pooled: bool
+    root: Instance,
+    worker: int,
+    seed: int,
+    deadline: float,
+    pipe: Any,
+    pooled: bool,
+    exchange: Exchange,
 ) -> None:
     try:
         pool = new_pool(root) if pooled else None
-        routes = run_worker(root, worker, seed, deadline, lambda _message: None, pool)
+        routes = run_worker(root, worker, seed, deadline, lambda _message: None, pool, exchange)
         pipe.send((routes, pool.export() if pool is not None else []))
     except BaseException as error:  # the parent falls back on its own result
         pipe.send(repr(error))
@@ -1059,15 +1090,21 @@ def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[
     pooled = _POOL and len(root.requests) <= _BIG and len(root.vehicles) > 2
     pool = new_pool(root) if pooled else None
     stop = deadline - _POOL_UNION_SECONDS if two and pooled else deadline
+    exchange = None
     if two:
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
+        mine, theirs = context.Pipe(duplex=True)
+        times = [time.monotonic() + share * (stop - time.monotonic()) for share in _EXCHANGE_AT]
         child = context.Process(
-            target=_child, args=(root, 1, seed, stop, send, pooled), daemon=True
+            target=_child,
+            args=(root, 1, seed, stop, send, pooled, Exchange(theirs, times)),
+            daemon=True,
         )
         child.start()
         send.close()
-    best = run_worker(root, 0, seed, stop, say, pool)
+        exchange = Exchange(mine, times)
+    best = run_worker(root, 0, seed, stop, say, pool, exchange)
     if child is not None:
         other = None
         if receive.poll(max(0.0, stop - time.monotonic()) + 0.3):
@@ -1095,7 +1132,39 @@ def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[
     return best
 
 
+class Exchange:
+    """One end of the channel on which the two searches swap their current plans.
+
+    At each time of `times` a search sends its plan (at the first round boundary after it)
+    and takes the other's as soon as it has come, never waiting for it: a search that is late
+    (a busy core) simply hands over later.
+    """
+
+    def __init__(self, connection: Any, times: Sequence[float]) -> None:
+        self.connection = connection
+        self.times = list(times)
+        self.sent = 0
+        self.received = 0
+
+    def step(self, routes: Sequence[Sequence[int]]) -> list[list[int]] | None:
+        """Send `routes` when a time has come; the other's plan when one has arrived."""
+        try:
+            if self.sent < len(self.times) and time.monotonic() >= self.times[self.sent]:
+                self.connection.send([list(nodes) for nodes in routes])
+                self.sent += 1
+            if self.received < self.sent and self.connection.poll(0):
+                self.received += 1
+                other = self.connection.recv()
+                return other if isinstance(other, list) else None
+        except (OSError, EOFError):
+            self.times = []
+        return None
+
+
 _PARALLEL = True
+# Shares of the search time at which the two searches swap plans and each goes on from the
+# better one (the worse one's time is not wasted); () for two independent searches.
+_EXCHANGE_AT: tuple[float, ...] = (0.6,)
 # Two searches only when about two cores are idle: on a busy machine they would share one
 # core, each doing half the rounds, and the best of two half searches is worse than one whole
 # search (measured: benchmarks/README.md).

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from routing import solver
 from routing.check import check
 from routing.problem import Problem, ProblemError, load_problem
 from routing.solution import Route, Solution
@@ -145,3 +146,15 @@ def test_a_request_left_out_because_the_fleet_is_full_says_so() -> None:
     assert check(problem, solution) == []
     (item,) = solution.unserved
     assert "flotte complète" in item.reason
+
+
+def test_two_searches_that_swap_plans_midway_give_a_checked_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two searches run only when two cores are idle; force them (and a swap) here.
+    monkeypatch.setattr(solver, "_IDLE_CORES_FOR_TWO", 0.0)
+    monkeypatch.setattr(solver, "_EXCHANGE_AT", (0.5, 0.8))
+    problem, solution = solved("rural-24", time_limit=2.0)
+    accounted = {s.request for r in solution.routes for s in r.stops}
+    accounted |= {item.request for item in solution.unserved}
+    assert accounted == {request.id for request in problem.requests}
