@@ -492,7 +492,7 @@ POST: dict[str, list[tuple[str, dict[str, str], str]]] = {
         (
             "/chauffeur/arrets/{stop_draft}/pointage",
             {"status": "picked_up"},
-            "login 403 403 - 404 -",
+            "login 403 403 302 404 302",  # not published: nothing to mark yet
         ),
         (
             "/chauffeur/arrets/{stop_b}/pointage",
