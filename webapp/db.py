@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from flask import Flask, Response, current_app, g, has_request_context
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context
 from flask_login import current_user
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +20,7 @@ from scheduling import audit
 from scheduling.db import make_engine, make_session_factory
 
 _AFTER_COMMIT = "_navette_after_commit"
+_ACTOR = "_navette_actor"
 
 
 def init_app(app: Flask) -> None:
@@ -35,8 +36,16 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close_session)
 
 
+def act_as(actor: audit.Actor) -> None:
+    """Name who acts for the rest of this app context (the worker: « tâche planifiée »)."""
+    setattr(g, _ACTOR, actor)
+
+
 def current_actor() -> audit.Actor:
     """Who is acting now, for the audit log: the signed-in user, else the command or the job."""
+    named: audit.Actor | None = g.get(_ACTOR) if has_app_context() else None
+    if named is not None:
+        return named
     if has_request_context():
         if current_user.is_authenticated:
             return audit.Actor.of(current_user)

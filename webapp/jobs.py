@@ -31,9 +31,10 @@ from flask import Flask, current_app
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
 
+from scheduling.audit import SCHEDULED_TASK
 from scheduling.transport import get_or_create_day, mark_job, save_plan
 from scheduling.transport_models import JobStatus, TransportDay
-from webapp.db import session_scope
+from webapp.db import act_as, session_scope
 from webapp.geocoding import Geocoder, geocoder_for
 from webapp.planning import gather, solve_rides
 
@@ -118,6 +119,7 @@ class Worker(threading.Thread):
         if task is None:
             return False
         with self.app.app_context():
+            act_as(SCHEDULED_TASK)  # even when `flask rounds worker` runs it from the command line
             try:
                 self.queue.huey.execute(task)
             except Exception:  # the task recorded the failure on its day; keep consuming

@@ -135,3 +135,23 @@ def test_a_drivers_mark_and_its_undoing_are_logged(
     assert marked.summary.startswith("Pointé « Pris(e) en charge » : prise en charge (aller)")
     assert undone.action == "rounds.stop_unmarked"
     assert undone.summary.startswith("Pointage annulé : prise en charge (aller), tournée du ")
+
+
+def test_the_worker_command_names_its_builds_a_scheduled_task(
+    transport_app: Any, short_solves: TransportWorld, make_booking: Callable[..., Any], db: Any
+) -> None:
+    import click
+
+    from webapp.jobs import Worker, make_queue
+
+    world = short_solves
+    _book_all(world, make_booking)
+    centre_id = world.centre.id
+    queue = make_queue("memory", name=f"journal-{centre_id}")
+    queue.build(centre_id, world.day.isoformat(), None, 1.0)
+    # `flask rounds worker` runs the worker in the command's own thread.
+    with click.Context(click.Command("worker")):
+        assert Worker(transport_app, queue).run_one()
+
+    [built] = entries(db, centre_id)
+    assert (built.action, built.actor_label) == ("rounds.built", "tâche planifiée")
