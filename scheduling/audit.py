@@ -554,10 +554,8 @@ def _person_changed(log: _Log, person: Person) -> None:
             action="person.erased",
             obj=person,
             person_id=person.id,
-            summary=(
-                "Données personnelles effacées à la demande de la personne "
-                "(les réservations passées restent, sans nom)."
-            ),
+            # On request or by the retention rule: the author tells which.
+            summary="Données personnelles effacées (les réservations passées restent, sans nom).",
         )
         return
     changed = _changed(person, PERSON_FIELDS)
