@@ -20,6 +20,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
@@ -61,7 +62,23 @@ def _load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     user = get_db().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    # A session opened before the password changed is over (a stolen one too).
+    if session.get(SESSION_PASSWORD_KEY) != reset_tokens.password_fingerprint(user):
+        for key in ("_user_id", SESSION_PASSWORD_KEY):
+            session.pop(key, None)
+        return None
+    return user
+
+
+SESSION_PASSWORD_KEY = "_navette_pw"
+
+
+def open_session(user: User) -> None:
+    """Sign `user` in, tying the session to their current password."""
+    login_user(user)
+    session[SESSION_PASSWORD_KEY] = reset_tokens.password_fingerprint(user)
 
 
 def hash_password(password: str) -> str:
@@ -276,7 +293,7 @@ def sign_in() -> str | Response | tuple[str, int]:
             security.mark_failure()
             error = "Identifiant ou mot de passe incorrect."
         else:
-            login_user(user)
+            open_session(user)
             flash(f"Bonjour {user.display_name}, vous êtes connecté(e).", "success")
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
     elif request.method == "POST":
@@ -300,6 +317,8 @@ def change_password() -> str | Response:
             form.current_password.errors.append("Ce n'est pas votre mot de passe actuel.")
         else:
             current_user.password_hash = hash_password(form.new_password.data or "")
+            # This session goes on; the account's other sessions end.
+            session[SESSION_PASSWORD_KEY] = reset_tokens.password_fingerprint(current_user)
             flash("Votre mot de passe est changé.", "success")
             return redirect(home_for(current_user))
     return render_template("auth/change_password.html", form=form)

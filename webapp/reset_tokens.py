@@ -25,7 +25,7 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
-def _fingerprint(user: User) -> str:
+def password_fingerprint(user: User) -> str:
     # Only a digest of the hash travels in the link: the link is signed, not encrypted.
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
 
@@ -35,7 +35,7 @@ def max_age() -> int:
 
 
 def make_token(user: User) -> str:
-    return _serializer().dumps({"id": user.id, "pw": _fingerprint(user)})
+    return _serializer().dumps({"id": user.id, "pw": password_fingerprint(user)})
 
 
 def user_for_token(db: Session, token: str) -> User | None:
@@ -49,6 +49,6 @@ def user_for_token(db: Session, token: str) -> User | None:
     user = db.get(User, data["id"])
     if user is None or not user.active:
         return None
-    if not hmac.compare_digest(str(data.get("pw", "")), _fingerprint(user)):
+    if not hmac.compare_digest(str(data.get("pw", "")), password_fingerprint(user)):
         return None
     return user

@@ -189,3 +189,32 @@ def test_a_foreign_host_header_is_refused_when_hosts_are_set(app, client, world,
     body = wait_for_mail(smtp_sink, "marie@example.org")[0].get_content()
     assert "evil.example" not in body
     assert "http://navette.test/mot-de-passe-oublie/" in body
+
+
+def test_a_new_password_ends_the_account_s_other_sessions(app, client, world, smtp_sink):
+    elsewhere = app.test_client()  # say, a tablet left signed in at the centre
+    assert sign_in(elsewhere, "aidante").status_code == 302
+    assert elsewhere.get("/reservations").status_code == 200
+    assert sign_in(client, "aidante").status_code == 302
+    response = post(
+        client,
+        "/mot-de-passe",
+        {
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/reservations").status_code == 200  # the one who changed it stays
+    response = elsewhere.get("/reservations")
+    assert response.status_code == 302
+    assert "/connexion" in response.headers["Location"]
+
+    # A reset by e-mail ends every session, the tablet's new one included.
+    assert sign_in(elsewhere, "aidante", NEW_PASSWORD).status_code == 302
+    ask(app.test_client(), "aidante")
+    path = reset_link(smtp_sink, "marie@example.org")
+    assert choose(app.test_client(), path, "encore-un-autre-secret").status_code == 302
+    assert elsewhere.get("/reservations").status_code == 302
+    assert client.get("/reservations").status_code == 302
