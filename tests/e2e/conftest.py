@@ -7,7 +7,9 @@ violations. Screenshots go to test-results/ for a human to look at.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import io
 import json
 import math
 import os
@@ -114,6 +116,30 @@ def zoomed_context(
     )
     yield context
     context.close()
+
+
+def zoomed_screenshot(page: Any, name: str) -> Path:
+    """The whole page as the zoomed screen shows it, 2 image pixels per CSS pixel: screenful
+    after screenful, as Chromium draws it (DevTools' own capture of what is on screen), pasted
+    one under the other. Playwright's captures place their clip in CSS pixels while the
+    browser zoom counts screen pixels: they keep the top left quarter, or a blank screen."""
+    from PIL import Image  # Pillow comes with WeasyPrint
+
+    cdp = page.context.new_cdp_session(page)
+    height, screen = page.evaluate(
+        "() => [Math.ceil(document.documentElement.scrollHeight), window.innerHeight]"
+    )
+    sheet = Image.new("RGB", (ZOOM_WINDOW["width"], int(height * ZOOM)), "white")
+    for top in range(0, height, screen):
+        page.evaluate("top => window.scrollTo(0, top)", top)
+        at = page.evaluate("() => window.scrollY")  # the last screen stops at the page's end
+        shot = base64.b64decode(cdp.send("Page.captureScreenshot", {"format": "png"})["data"])
+        sheet.paste(Image.open(io.BytesIO(shot)), (0, int(at * ZOOM)))
+    cdp.detach()
+    page.evaluate("() => window.scrollTo(0, 0)")
+    path = RESULTS / f"{name}.png"
+    sheet.save(path)
+    return path
 
 
 def assert_zoomed(page: Any) -> None:
@@ -377,4 +403,5 @@ __all__ = [
     "shutil",
     "sign_in",
     "tab_to",
+    "zoomed_screenshot",
 ]

@@ -3,13 +3,19 @@
 For each role the test signs in, then walks the links of the menus and of the pages (same
 origin, GET only, one page per route shape, at most MAX_PAGES), and on each page:
 - axe-core with the WCAG 2.0/2.1 A and AA rules finds nothing;
-- at 320 px wide (a small phone, or 400 % zoom) the page does not scroll sideways, and at
-  640 px (200 % zoom of a 1280 px screen) no element sticks out of the screen either;
+- at 320 px wide (a small phone, or 400 % zoom) the page does not scroll sideways;
+- at 200 % page zoom (WCAG 1.4.4), the real thing: a second Chromium, signed in as the same
+  person, whose profile zooms every page to 200 % in a 1280 × 800 window (see ZOOM in
+  conftest.py), opens the same page: it must not scroll sideways, no element may stick out of
+  the screen unless it sits in a box that scrolls on its own (a wide table), and no box may
+  cut its content off (overflow hidden with more inside than it shows). The whole page as
+  the zoomed screen shows it goes to test-results/zoom-200-*.png (1280 px wide);
 - a focused link or button shows an outline or a shadow (WCAG 2.4.7).
 Forms that are safe to send empty (creation and edit forms, the booking's first step, the
 sign-in and password forms) are sent empty, and the page with its error messages is checked
-the same way. The states that matter are seeded: a full session with a waiting list, a carer
-with a waiting booking, a carer with nothing booked yet, a driver with no round.
+the same way, at 100 % and at 200 %. The states that matter are seeded: a full session with
+a waiting list, a carer with a waiting booking, a carer with nothing booked yet, a driver with
+no round.
 """
 
 from __future__ import annotations
@@ -18,16 +24,12 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from scheduling.db import make_engine, make_session_factory
 from scheduling.models import (
     Activity,
     ActivitySession,
@@ -35,19 +37,25 @@ from scheduling.models import (
     Booking,
     BookingStatus,
     Centre,
-    Commune,
     Driver,
     Field,
-    Mobility,
     Person,
     Role,
-    User,
-    Vehicle,
-    VehicleKind,
     Venue,
 )
-from scheduling.transport_models import DayStatus, Leg, Round, RoundStop, StopKind, TransportDay
-from tests.e2e.conftest import PASSWORD, WCAG21AA, screenshot, sign_in
+from tests.e2e.conftest import (
+    RESULTS,
+    WCAG21AA,
+    assert_zoomed,
+    screenshot,
+    sign_in,
+    zoomed_screenshot,
+)
+from tests.e2e.seeds import (
+    add_user,
+    database,
+    seed_a_round_today,
+)
 
 MAX_PAGES = 60
 FULL_TITLE = "Loto de l'hiver"
@@ -88,6 +96,56 @@ OVERFLOWING_ELEMENTS_JS = """() => {
   return out;
 }"""
 
+CUT_OFF_AT_ZOOM_JS = """() => {
+  // What a reader at 200 % would miss: the page scrolling sideways, an element sticking out
+  // of the screen (unless a box that scrolls sideways on its own holds it, like a wide
+  // table), a box that hides part of its content (overflow hidden or clip, with more inside
+  // than it shows). Texts hidden on purpose for screen readers (1 px, clipped) are left out.
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  const page = document.scrollingElement;
+  if (page.scrollWidth > page.clientWidth + 1)
+    out.push(`la page défile de côté (${page.scrollWidth} > ${page.clientWidth} px)`);
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (typeof el.className === 'string' && el.className.trim()
+       ? '.' + el.className.trim().split(/\\s+/)[0] : '');
+  const text = el => (el.innerText || '').replace(/\\s+/g, ' ').trim().slice(0, 40);
+  const forScreenReaders = el => {
+    for (let e = el; e && e !== document.body; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.position === 'absolute' && (e.offsetWidth <= 1 || e.offsetHeight <= 1)
+          && (s.overflow === 'hidden' || s.clip !== 'auto' || s.clipPath !== 'none')) return true;
+    }
+    return false;
+  };
+  const scrolls = el => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll') return true;
+    }
+    return false;
+  };
+  for (const el of document.body.querySelectorAll('*')) {
+    const s = getComputedStyle(el);
+    if (s.display === 'none' || s.visibility === 'hidden') continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (forScreenReaders(el)) continue;
+    if ((r.right > width + 1 || r.left < -1) && !scrolls(el))
+      out.push(`${name(el)} « ${text(el)} » sort de l'écran `
+               + `(${Math.round(r.left)} → ${Math.round(r.right)} px, écran ${width} px)`);
+    const clipX = (s.overflowX === 'hidden' || s.overflowX === 'clip')
+      && el.scrollWidth > el.clientWidth + 1;
+    const clipY = (s.overflowY === 'hidden' || s.overflowY === 'clip')
+      && el.scrollHeight > el.clientHeight + 1;
+    if (clipX || clipY)
+      out.push(`${name(el)} « ${text(el)} » coupe son contenu (${el.scrollWidth} × `
+               + `${el.scrollHeight} px dans ${el.clientWidth} × ${el.clientHeight})`);
+    if (out.length >= 8) break;
+  }
+  return out;
+}"""
+
 FOCUS_STYLE_JS = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
@@ -106,11 +164,13 @@ class Sweep:
     visited: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     already_checked: list[str] = field(default_factory=list)
+    zoomed: int = 0  # pages seen at 200 %
 
     def report(self) -> str:
         pages = "\n  ".join(self.visited)
         return (
-            f"{self.role} : {len(self.problems)} problème(s) sur {len(self.visited)} pages\n"
+            f"{self.role} : {len(self.problems)} problème(s) sur {len(self.visited)} pages"
+            f" ({self.zoomed} vues aussi à 200 %)\n"
             + "\n".join(self.problems)
             + f"\nPages visitées :\n  {pages}"
             + (
@@ -134,9 +194,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(e2e_db_url: str) -> Iterator[World]:
     """Accounts for every role, a full session with a waiting list, in the shared centre."""
-    engine = make_engine(e2e_db_url)
-    db = make_session_factory(engine)()
-    try:
+    with database(e2e_db_url) as db:
         centre = db.scalar(select(Centre).where(Centre.slug == "bergerac"))
         assert centre is not None
         hall = db.scalar(select(Venue).where(Venue.centre_id == centre.id))
@@ -161,18 +219,11 @@ def world(e2e_db_url: str) -> Iterator[World]:
             "a11y.chauffeur": (Role.driver, "Luc Chauffeur"),
             "a11y.admin": (Role.admin, "Anne Administratrice"),
         }
-        accounts = {}
-        for username, (role, name) in users.items():
-            accounts[username] = User(
-                centre_id=centre.id,
-                username=username,
-                password_hash=generate_password_hash(PASSWORD),
-                role=role,
-                display_name=name,
-                email=f"{username}@example.org",
-            )
+        accounts = {
+            username: add_user(db, centre, username, role, name, email=f"{username}@example.org")
+            for username, (role, name) in users.items()
+        }
         accounts["a11y.aidante"].helped_persons = [helped]
-        db.add_all(accounts.values())
         db.flush()
         db.add(
             Driver(
@@ -228,141 +279,6 @@ def world(e2e_db_url: str) -> Iterator[World]:
         db.commit()
         seed_a_round_today(db)
         yield World(full_session_id=full.id)
-    finally:
-        db.close()
-        engine.dispose()
-
-
-def seed_a_round_today(db: Any) -> None:
-    """A driver with today's published round (one pickup, one drop-off), in a centre of its
-    own: a published day in the shared centre would change what the other flows book."""
-    if db.scalar(select(Centre).where(Centre.slug == "e2e-accessibilite")) is not None:
-        return  # seeded already by the other module that needs it
-    centre = Centre(name="CRT d'essai accessibilité", slug="e2e-accessibilite", lat=44.85, lon=0.48)
-    db.add(centre)
-    db.flush()
-    town = Commune(
-        centre_id=centre.id, insee="24037", name="Bergerac", postcode="24100", lat=44.85, lon=0.48
-    )
-    db.add(town)
-    db.flush()
-    hall = Venue(
-        centre_id=centre.id,
-        name="Salle Anatole France",
-        address="Rue Anatole France",
-        commune_id=town.id,
-        lat=44.852,
-        lon=0.483,
-    )
-    rose = Person(
-        centre_id=centre.id,
-        first_name="Rose",
-        last_name="Peyrot",
-        phone="05 53 57 11 22",
-        address="4 impasse des Acacias",
-        commune_id=town.id,
-        lat=44.86,
-        lon=0.49,
-        mobility=Mobility.wheelchair,
-        driver_notes="Sonner deux fois.",
-    )
-    user = User(
-        centre_id=centre.id,
-        username="a11y.chauffeur.tournee",
-        role=Role.driver,
-        password_hash=generate_password_hash(PASSWORD),
-        display_name="Jean Chauffeur",
-    )
-    activity = Activity(
-        centre_id=centre.id,
-        title="Atelier équilibre",
-        field=Field.care_prevention,
-        audience=Audience.older_people,
-    )
-    vehicle = Vehicle(
-        centre_id=centre.id,
-        name="Minibus",
-        kind=VehicleKind.adapted_van,
-        seats=8,
-        wheelchair_places=2,
-        depot_address="EHPAD",
-        depot_lat=44.85,
-        depot_lon=0.48,
-        available_from=dt.time(8),
-        available_until=dt.time(18),
-    )
-    db.add_all([hall, rose, user, activity, vehicle])
-    db.flush()
-    driver = Driver(
-        centre_id=centre.id,
-        user_id=user.id,
-        phone="06 00 00 00 01",
-        available_from=dt.time(8),
-        available_until=dt.time(18),
-    )
-    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
-    at = dt.datetime.combine(today, dt.time(13, 30))
-    session = ActivitySession(
-        centre_id=centre.id,
-        activity_id=activity.id,
-        venue_id=hall.id,
-        starts_at=at + dt.timedelta(hours=1),
-        ends_at=at + dt.timedelta(hours=2),
-        seats=10,
-        wheelchair_places=2,
-        transport_offered=True,
-    )
-    db.add_all([driver, session])
-    db.flush()
-    booking = Booking(
-        centre_id=centre.id,
-        session_id=session.id,
-        person_id=rose.id,
-        status=BookingStatus.confirmed,
-        transport_out=True,
-        pickup_address=rose.address,
-        mobility=rose.mobility,
-        created_at=at - dt.timedelta(days=2),
-    )
-    day = TransportDay(centre_id=centre.id, date=today, status=DayStatus.published, summary={})
-    db.add_all([booking, day])
-    db.flush()
-    round_ = Round(
-        centre_id=centre.id,
-        day_id=day.id,
-        vehicle_id=vehicle.id,
-        driver_id=driver.id,
-        status=DayStatus.published,
-        starts_at=at - dt.timedelta(minutes=15),
-        ends_at=at + dt.timedelta(minutes=45),
-        distance_km=12.0,
-    )
-    db.add(round_)
-    db.flush()
-    stops = [
-        (StopKind.pickup, 0, rose.address, rose.lat, rose.lon),
-        (StopKind.dropoff, 20, hall.address, hall.lat, hall.lon),
-    ]
-    for seq, (kind, minutes, address, lat, lon) in enumerate(stops):
-        when = at + dt.timedelta(minutes=minutes)
-        db.add(
-            RoundStop(
-                round_id=round_.id,
-                seq=seq,
-                booking_id=booking.id,
-                leg=Leg.outbound,
-                kind=kind,
-                address=address,
-                lat=lat,
-                lon=lon,
-                planned_arrival=when,
-                planned_begin=when,
-                planned_departure=when + dt.timedelta(minutes=5),
-                promised_from=when - dt.timedelta(minutes=7) if seq == 0 else None,
-                promised_to=when + dt.timedelta(minutes=8) if seq == 0 else None,
-            )
-        )
-    db.commit()
 
 
 def slug(text: str) -> str:
@@ -403,24 +319,29 @@ def _check_page(page: Page, label: str, sweep: Sweep, shot: str | None = None) -
     if focus:
         sweep.problems.append(f"- {label} : {focus}")
 
-    for width in (320, 640):
-        page.set_viewport_size({"width": width, "height": 800})
-        if shot:
-            screenshot(page, f"{shot}-{width}px")
-        scroll = page.evaluate(
-            "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+    page.set_viewport_size({"width": 320, "height": 800})
+    if shot:
+        screenshot(page, f"{shot}-320px")
+    scroll = page.evaluate(
+        "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+    )
+    if scroll[0] > scroll[1] + 1:
+        sticking = page.evaluate(OVERFLOWING_ELEMENTS_JS)
+        sweep.problems.append(
+            f"- {label} : à 320 px la page défile de côté ({scroll[0]} > {scroll[1]}) : {sticking}"
         )
-        if scroll[0] > scroll[1] + 1:
-            sticking = page.evaluate(OVERFLOWING_ELEMENTS_JS)
-            sweep.problems.append(
-                f"- {label} : à {width} px la page défile de côté "
-                f"({scroll[0]} > {scroll[1]}) : {sticking}"
-            )
-        elif width == 640:
-            sticking = page.evaluate(OVERFLOWING_ELEMENTS_JS)
-            if sticking:
-                sweep.problems.append(f"- {label} : à 640 px (zoom 200 %) dépasse : {sticking}")
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def _check_zoomed(zoomed: Page, label: str, sweep: Sweep) -> None:
+    """The page open in the Chromium zoomed to 200 %: nothing scrolls sideways, nothing sticks
+    out of the screen or is cut off; a full-page screenshot for a human to look at."""
+    assert_zoomed(zoomed)
+    sweep.zoomed += 1
+    name = f"zoom-200-{slug(sweep.role)}-{sweep.zoomed:02d}-{slug(label)[:50] or 'accueil'}"
+    zoomed_screenshot(zoomed, name)
+    for problem in zoomed.evaluate(CUT_OFF_AT_ZOOM_JS):
+        sweep.problems.append(f"- {label} : à 200 % {problem}")
 
 
 def _focus_problem(page: Page) -> str | None:
@@ -440,10 +361,24 @@ def _focus_problem(page: Page) -> str | None:
     return None
 
 
-def _send_empty_form(page: Page, path: str, sweep: Sweep) -> None:
+def _send_empty_form(page: Page, zoomed: Page, path: str, sweep: Sweep) -> None:
+    if not _submit_empty(page):
+        return
+    label = f"{path} [envoyé vide]"
+    sweep.visited.append(label)
+    if not page.locator(".field-error, .error-summary, [aria-invalid='true']").count():
+        sweep.problems.append(f"- {label} : aucun message d'erreur affiché")
+    _check_page(page, label, sweep)
+    zoomed.goto(page.url)
+    _submit_empty(zoomed)
+    _check_zoomed(zoomed, label, sweep)
+
+
+def _submit_empty(page: Page) -> bool:
+    """Empty the text boxes of the page's first form that posts, and send it."""
     form = page.locator("main form[method='post' i]").first
     if not form.count():
-        return
+        return False
     boxes = form.locator(
         "input:is([type=text],[type=email],[type=tel],[type=number],[type=date],[type=time],"
         "[type=password],[type=search],[type=url],:not([type])):visible, textarea:visible"
@@ -452,15 +387,14 @@ def _send_empty_form(page: Page, path: str, sweep: Sweep) -> None:
         boxes.nth(i).fill("")
     form.locator("button[type=submit], button:not([type]), input[type=submit]").last.click()
     page.wait_for_load_state()
-    label = f"{path} [envoyé vide]"
-    sweep.visited.append(label)
-    if not page.locator(".field-error, .error-summary, [aria-invalid='true']").count():
-        sweep.problems.append(f"- {label} : aucun message d'erreur affiché")
-    _check_page(page, label, sweep)
+    return True
 
 
-def _sweep(page: Page, origin: str, starts: list[str], sweep: Sweep, shared: set[str]) -> None:
-    """Breadth first from `starts`; `shared` holds the shapes a role of the family has checked."""
+def _sweep(
+    page: Page, zoomed: Page, origin: str, starts: list[str], sweep: Sweep, shared: set[str]
+) -> None:
+    """Breadth first from `starts`; `shared` holds the shapes a role of the family has checked.
+    `zoomed` opens each page again at 200 %."""
     queue = list(starts)
     shapes: set[str] = set()
     while queue and len(sweep.visited) < MAX_PAGES:
@@ -482,12 +416,14 @@ def _sweep(page: Page, origin: str, starts: list[str], sweep: Sweep, shared: set
         sweep.visited.append(f"{path} ({response.status})")
         if response.status >= 500:
             sweep.problems.append(f"- {path} : erreur {response.status}")
-        # The first page of each role, photographed at 320 and 640 px for a human to look at.
+        # The first page of each role, photographed at 320 px for a human to look at.
         shot = f"balayage-{slug(sweep.role)}" if len(sweep.visited) == 1 else None
         _check_page(page, path, sweep, shot)
+        zoomed.goto(origin + path)
+        _check_zoomed(zoomed, path, sweep)
         queue.extend(link for link in _page_links(page, origin) if link not in queue)
         if EMPTY_FORM_PAGES.match(parts.path):
-            _send_empty_form(page, path, sweep)
+            _send_empty_form(page, zoomed, path, sweep)
 
 
 ROLES = {
@@ -533,17 +469,35 @@ def role_page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_stale_zoom_screenshots() -> None:
+    """test-results/ is kept between runs: the pictures at 200 % are this run's only."""
+    for old in RESULTS.glob("zoom-200-*.png"):
+        old.unlink()
+
+
+@pytest.fixture()
+def zoomed_page(zoomed_context: BrowserContext) -> Iterator[Page]:
+    """A tab of the Chromium zoomed to 200 %, signed in as nobody yet."""
+    zoomed_context.clear_cookies()
+    page = zoomed_context.new_page()
+    yield page
+    page.close()
+
+
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_page_of_a_role_is_accessible(
-    role: str, role_page: Page, live_server: str, world: World
+    role: str, role_page: Page, zoomed_page: Page, live_server: str, world: World
 ) -> None:
     username, starts = ROLES[role]
     if username:
         sign_in(role_page, live_server, username)
+        # The same person in the zoomed Chromium: the session cookie, not a second sign-in.
+        zoomed_page.context.add_cookies(role_page.context.cookies())
     sweep = Sweep(role)
     first = [s.format(full=world.full_session_id) for s in starts]
     shared = FAMILY_SHAPES[FAMILIES[role]] if role in FAMILIES else set()
-    _sweep(role_page, live_server, first, sweep, shared)
+    _sweep(role_page, zoomed_page, live_server, first, sweep, shared)
     print(sweep.report())
     assert len(sweep.visited) >= len(first), sweep.report()
     assert not sweep.problems, sweep.report()
