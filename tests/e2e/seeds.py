@@ -245,12 +245,14 @@ def add_published_round(
     return round_
 
 
-def seed_a_round_today(db: Any) -> None:
+def seed_a_round_today(
+    db: Any, slug: str = "e2e-accessibilite", driver: str = "a11y.chauffeur.tournee"
+) -> None:
     """A driver with today's published round (one pickup, one drop-off), in a centre of its
     own: a published day in the shared centre would change what the other flows book."""
-    if db.scalar(select(Centre).where(Centre.slug == "e2e-accessibilite")) is not None:
+    if db.scalar(select(Centre).where(Centre.slug == slug)) is not None:
         return  # seeded already by the other module that needs it
-    centre = add_centre(db, "e2e-accessibilite", "CRT d'essai accessibilité")
+    centre = add_centre(db, slug, f"CRT d'essai {slug}")
     town = add_bergerac(db, centre)
     hall = Venue(
         centre_id=centre.id,
@@ -279,7 +281,7 @@ def seed_a_round_today(db: Any) -> None:
         audience=Audience.older_people,
     )
     vehicle = add_van(db, centre, "Minibus")
-    driver = add_driver(db, centre, "a11y.chauffeur.tournee", "Jean Chauffeur", "06 00 00 00 01")
+    driver_ = add_driver(db, centre, driver, "Jean Chauffeur", "06 00 00 00 01")
     db.add_all([hall, rose, activity])
     db.flush()
     today = centre_today()
@@ -301,7 +303,7 @@ def seed_a_round_today(db: Any) -> None:
     add_published_round(
         db,
         vehicle=vehicle,
-        driver=driver,
+        driver=driver_,
         first_pickup=at,
         distance_km=12.0,
         stops=[

@@ -3,8 +3,8 @@
 - With the keyboard alone (Tab, Shift+Tab, Enter and Space, and typing in the fields), focus
   visible at every stop: the carer books a session with transport and cancels it; the animator
   registers a caller and books them by phone.
-- With JavaScript switched off, the carer books with transport and cancels, and the animator
-  registers a caller and books them by phone.
+- With JavaScript switched off, the carer books with transport and cancels, the animator
+  registers a caller and books them by phone, and the driver marks a pickup and a drop-off.
 - A visitor subscribes to the public agenda: the page offers the feed, the feed parses.
 Screenshots of each step go to test-results/. axe-core cannot run where JavaScript is off (its
 timers never fire); the same pages are checked with it in the sweep and the other flows.
@@ -264,3 +264,18 @@ def test_driver_marks_a_pickup_with_the_keyboard_alone(
     follow(page)
     expect(page.get_by_text("Rose Peyrot : pris(e) en charge.")).to_be_visible()
     screenshot(page, "clavier-chauffeur-2-pointe")
+
+
+def test_driver_marks_a_pickup_and_a_drop_off_without_javascript(
+    no_script_page: Page, live_server: str, e2e_db_url: str
+) -> None:
+    with database(e2e_db_url) as db:  # a round of its own: the keyboard run marks the other
+        seed_a_round_today(db, "e2e-chauffeur-sans-js", "sansjs.chauffeur")
+    page = no_script_page
+    sign_in(page, live_server, "sansjs.chauffeur")
+    page.get_by_role("link", name="Feuille de route").click()
+    page.get_by_role("button", name="Pris(e) en charge : Rose Peyrot").click()
+    expect(page.get_by_text("Rose Peyrot : pris(e) en charge.")).to_be_visible()
+    page.get_by_role("button", name="Déposé(e) : Rose Peyrot").click()
+    expect(page.locator(".stop").nth(1)).to_contain_text("État : déposé(e)")
+    screenshot(page, "sans-js-chauffeur-depose")
