@@ -14,7 +14,7 @@ def test_statement_says_status_checks_limits_and_recourse(client: FlaskClient) -
     assert "Déclaration d'accessibilité" in text
     assert "partiellement conforme" in text
     assert "WCAG 2.0 et 2.1, niveaux A et AA" in text
-    for checked in ("Au clavier seul", "200 %", "320 pixels", "Sans JavaScript"):
+    for checked in ("Au clavier seul", "200 %", "320 pixels", "Sans JavaScript", "1280 × 800"):
         assert checked in text
     assert "Défenseur des droits" in text
     assert "Libre réponse 71120" in text
