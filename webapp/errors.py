@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 PAGES = {400, 403, 404, 405, 429, 500}
 
@@ -14,6 +15,7 @@ PAGES = {400, 403, 404, 405, 429, 500}
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -29,12 +31,45 @@ def _csrf_error(_error: CSRFError) -> tuple[str, int]:
 def _http_error(error: HTTPException) -> Any:
     if error.code is None or error.code < 400:
         return error  # redirects and the like are not errors
+    # Flask wraps what fails outside the view (the commit after it) in a 500.
+    cause = getattr(error, "original_exception", None)
+    if isinstance(cause, Exception) and _is_disconnect(cause):
+        return _database_unavailable(cause)
     return _render(error.code)
 
 
-def _unexpected_error(error: Exception) -> tuple[str, int]:
+# Seconds a browser or a proxy may wait before asking again while the database is away.
+RETRY_AFTER_SECONDS = 30
+
+
+def _database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """The database is down, restarting or dropped the connection: a calm French 503.
+
+    The page reads nothing from the database. The engine's pool pings (or throws away) dead
+    connections, so the same process serves normally again once the database is back.
+    """
+    from flask import current_app
+
+    current_app.logger.warning("Base de données injoignable : %s", error)
+    _forget_failed_transaction()
+    # Straight from Jinja: render_template would run the context processors, and
+    # Flask-Login's loads the signed-in user from the database, failing again.
+    template = current_app.jinja_env.get_template("errors/503.html")
+    page = template.render(code=ServiceUnavailable.code)
+    return page, ServiceUnavailable.code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def _is_disconnect(error: Exception) -> bool:
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+def _unexpected_error(error: Exception) -> Any:
     if isinstance(error, HTTPException):
-        return _http_error(error)  # type: ignore[no-any-return]
+        return _http_error(error)
+    if _is_disconnect(error):
+        return _database_unavailable(error)
     from flask import current_app
 
     current_app.logger.exception("Erreur inattendue", exc_info=error)
@@ -48,4 +83,7 @@ def _forget_failed_transaction() -> None:
 
     db = g.get("db")
     if db is not None:
-        db.rollback()
+        try:
+            db.rollback()
+        except DBAPIError:  # the connection is gone: nothing left to roll back
+            db.close()

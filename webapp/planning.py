@@ -329,6 +329,10 @@ _POOL_LOCK = threading.Lock()
 SOLVE_GRACE_SECONDS = 120
 
 
+class SolverUnavailable(RuntimeError):
+    """The helper process died (killed, out of memory) or never answered; in French."""
+
+
 def solve_elsewhere(problem: Problem, *, time_limit: float, seed: int = 0) -> Solution:
     """Solve in a long-lived helper process of this process.
 
@@ -347,10 +351,17 @@ def solve_elsewhere(problem: Problem, *, time_limit: float, seed: int = 0) -> So
     try:
         future = pool.submit(solve, problem, time_limit=time_limit, seed=seed)
         return future.result(timeout=time_limit + SOLVE_GRACE_SECONDS)
-    except BrokenProcessPool:
+    except BrokenProcessPool as error:
         with _POOL_LOCK:
             _POOL = None  # the next call starts a new helper
-        raise
+        raise SolverUnavailable(
+            "le calculateur s'est arrêté en cours de route (processus interrompu). "
+            "Relancez le calcul."
+        ) from error
+    except TimeoutError as error:
+        raise SolverUnavailable(
+            f"le calculateur n'a pas répondu en {time_limit + SOLVE_GRACE_SECONDS:g} s"
+        ) from error
 
 
 # --- least disturbance: removing a booking's stops --------------------------------------------
