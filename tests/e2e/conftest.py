@@ -367,14 +367,17 @@ ACTIVE_JS = """() => {
 
 
 def tab_to(page: Page, role: str, name: str, back: bool = False, limit: int = 120) -> str:
-    """Press Tab (or Shift+Tab) until the focus is on `role` named like `name`; its name."""
+    """Press Tab (or Shift+Tab) until the focus is on `role` named like `name`; its name.
+
+    Every stop on the way must show its focus, not only the one looked for."""
     seen = []
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if back else "Tab")
         active = page.evaluate(ACTIVE_JS)
         seen.append(f"{active['role']} « {active['name'][:40]} »")
+        if active["role"]:  # '' : the focus left the page (past its last stop)
+            assert active["visible"], f"focus invisible sur {seen[-1]} ; arrêts : {seen}"
         if active["role"] == role and re.search(name, active["name"]):
-            assert active["visible"], f"focus invisible sur {seen[-1]}"
             return str(active["name"])
     raise AssertionError(f"{role} « {name} » jamais atteint au clavier ; arrêts : {seen}")
 
