@@ -79,6 +79,7 @@ STAFF_404 = "login 403 404 404 403 404"
 SUPERVISOR = "login 403 403 200 403 200"  # coordination, administration
 SUPERVISOR_404 = "login 403 403 404 403 404"
 DRIVING = "login 403 403 200 200 200"  # drivers and their supervisors
+ADMIN = "login 403 403 403 403 200"
 BAD_LINK = "400 400 400 400 400 400"  # a password-reset link that is no such link
 # POST rows whose allowed roles would really change something: only the refusals are tried.
 CARER_MAY = "login - 403 403 403 403"
@@ -220,7 +221,11 @@ GET: dict[str, dict[str, str]] = {
         "/donnees-personnelles/{p_mine}/effacer": SUPERVISOR,
         "/donnees-personnelles/{p_b}/effacer": SUPERVISOR_404,
     },
-    "/admin/journal": {"/admin/journal": "login 403 403 403 403 200"},
+    "/admin/journal": {
+        "/admin/journal": ADMIN,
+        "/admin/journal?qui=zoe": ADMIN,  # the search stays in the centre
+        "/admin/journal?qui=bernard": ADMIN,
+    },
     "/transport/": {"/transport/": "login 403 403 302 403 302"},
     "/transport/jour/<day>": {
         "/transport/jour/{today}": SUPERVISOR,
@@ -713,7 +718,7 @@ def matrix_world(
             AuditEntry(
                 centre_id=person.centre_id,
                 at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                actor_label="Agent",
+                actor_label="Bernard Lointainb" if person is zoe else "Agent",
                 kind=AuditKind.person,
                 action="created",
                 object_type="person",
