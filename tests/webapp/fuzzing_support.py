@@ -25,12 +25,14 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import String
+from sqlalchemy import BigInteger, Integer, String, event, select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from scheduling.calendars import create_my_token, feed_kinds_for
 from scheduling.db import Base
+from scheduling.models import User
 from webapp import create_app
 from webapp.db import session_scope
 from webapp.demo import DEMO_PASSWORD, centre_now, find_demo_centre, load_demo
@@ -68,6 +70,13 @@ def seed_database(template: Path, path: Path) -> None:
     with session_scope(app) as db:
         centre_id = find_demo_centre(db).id  # type: ignore[union-attr]
     build_demo_rounds(app, centre_id, now)
+    # Calendar links for all but the carer: their renew/revoke forms show on the others'
+    # pages, the form that makes one on the carer's.
+    with session_scope(app) as db:
+        for username in ROLES[2:]:
+            user = db.scalars(select(User).where(User.username == username)).one()
+            for kind in feed_kinds_for(user):
+                create_my_token(db, actor=user, now=now, kind=kind)
     app.extensions["navette_engine"].dispose()
     with contextlib.closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -84,12 +93,25 @@ def make_app(path: Path) -> Flask:
             "MAIL_SERVER": None,  # e-mails go to the log
         }
     )
+    event.listen(app.extensions["navette_engine"], "before_cursor_execute", _like_postgresql)
     # Rounds are queued but never built: a solver thread writing behind the test's back would
     # make examples depend on timing.
     queue = make_queue("memory")
     queue.embedded = False
     app.extensions["navette_queue"] = queue
     return app
+
+
+def _like_postgresql(
+    _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+) -> None:
+    """Refuse on SQLite what PostgreSQL refuses: a NUL character in a text parameter (its
+    error would be a 500 in production, where SQLite stays silent)."""
+    rows = parameters if isinstance(parameters, list) else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row or ()
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise ValueError("caractère NUL envoyé à la base : PostgreSQL le refuserait")
 
 
 def _checkpoint_and_copy(seed: Path, path: Path) -> None:
@@ -129,19 +151,24 @@ def digest(path: Path) -> Digest:
     return Digest(tables)
 
 
-def overlong_strings(path: Path) -> list[str]:
-    """Stored strings longer than their column allows: SQLite keeps them, PostgreSQL would
-    refuse the INSERT with a 500. Checking here finds on SQLite what would break in production."""
+def out_of_range(path: Path) -> list[str]:
+    """Stored values PostgreSQL would refuse with a 500 although SQLite keeps them: text longer
+    than its column, a number beyond a 4-byte INTEGER. Checked here, found on SQLite."""
     found = []
     with contextlib.closing(sqlite3.connect(path)) as conn:
         for table in Base.metadata.sorted_tables:
             for column in table.columns:
-                if isinstance(column.type, String) and column.type.length:
+                kind = column.type
+                if isinstance(kind, String) and kind.length:
                     query = f'SELECT MAX(LENGTH("{column.name}")) FROM "{table.name}"'
                     longest = conn.execute(query).fetchone()[0]
-                    if longest is not None and longest > column.type.length:
-                        limit = column.type.length
-                        found.append(f"{table.name}.{column.name}: {longest} > {limit}")
+                    if longest is not None and longest > kind.length:
+                        found.append(f"{table.name}.{column.name}: {longest} > {kind.length}")
+                elif isinstance(kind, Integer) and not isinstance(kind, BigInteger):
+                    query = f'SELECT MIN("{column.name}"), MAX("{column.name}") FROM "{table.name}"'
+                    low, high = conn.execute(query).fetchone()
+                    if low is not None and not -(2**31) <= low <= high < 2**31:
+                        found.append(f"{table.name}.{column.name}: {low}…{high} (INTEGER)")
     return found
 
 
@@ -338,6 +365,7 @@ class Target:
 class Site:
     forms: list[Form] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)  # 5xx met on the way
     pages: int = 0
 
 
@@ -438,7 +466,10 @@ class Fuzzer:
                 response = client.get(path)
                 pages += 1
                 if response.status_code >= 500:
-                    raise AssertionError(f"{role} GET {path}: {response.status_code}")
+                    site.crashes.append(f"{role} GET {path}: {response.status_code}")
+                    site.crashes.extend(self.errors)
+                    self.errors.clear()
+                    continue
                 links = []
                 if response.location:
                     links.append(urljoin(f"http://{HOST}{path}", response.location))
@@ -538,8 +569,8 @@ class Fuzzer:
         assert not changed, f"{what}: refusé mais écrit à moitié dans {changed}"
 
     def check_lengths(self, what: str) -> None:
-        overlong = overlong_strings(self.path)
-        assert not overlong, f"{what}: texte plus long que sa colonne ({overlong})"
+        overlong = out_of_range(self.path)
+        assert not overlong, f"{what}: valeur que PostgreSQL refuserait ({overlong})"
 
 
 class _Collector(logging.Handler):
