@@ -8,7 +8,9 @@
   bookings stay, without name or address, so the centre's figures stay true;
 - welfare alerts raised before the cutoff lose their address and their free-text note (the
   alert itself stays: the reports count them);
-- messages (e-mails sent, calls to make) created before the cutoff are deleted.
+- messages (e-mails sent, calls to make) created before the cutoff are deleted;
+- audit-log entries written before the cutoff are deleted: they name the staff who acted, and
+  an account of who did what is not kept longer than the data it is about.
 
 A person with no dated trace at all (registered before the audit log existed, never booked) is
 kept and counted: nothing says how old their record is, and erasing someone registered yesterday
@@ -53,6 +55,7 @@ class RetentionReport:
     persons: list[ErasedPerson] = field(default_factory=list)
     alerts: int = 0
     messages: int = 0
+    audit_entries: int = 0
     undated: int = 0
 
     def lines(self) -> list[str]:
@@ -75,6 +78,8 @@ class RetentionReport:
             f"Alertes « personne ne répond » plus anciennes, {'à vider' if dry else 'vidées'} "
             f"de leur adresse et de leur note : {self.alerts} (elles restent comptées).",
             f"Messages plus anciens, {'à supprimer' if dry else 'supprimés'} : {self.messages}.",
+            f"Lignes du journal plus anciennes, {'à supprimer' if dry else 'supprimées'} : "
+            f"{self.audit_entries}.",
         ]
         if self.undated:
             lines.append(
@@ -123,6 +128,8 @@ def purge_old_personal_data(
     report.alerts = db.scalar(select(func.count(WelfareAlert.id)).where(*old_alerts)) or 0
     old_messages = Notification.created_at < cutoff
     report.messages = db.scalar(select(func.count(Notification.id)).where(old_messages)) or 0
+    old_entries = AuditEntry.at < cutoff
+    report.audit_entries = db.scalar(select(func.count(AuditEntry.id)).where(old_entries)) or 0
     if dry_run:
         return report
 
@@ -135,6 +142,8 @@ def purge_old_personal_data(
         execution_options={"synchronize_session": "fetch"},
     )
     db.execute(delete(Notification).where(old_messages))
+    # After the erasures: their own entries ("personne effacée") are of today, so they stay.
+    db.execute(delete(AuditEntry).where(old_entries))
     db.flush()
     return report
 

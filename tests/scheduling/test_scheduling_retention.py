@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from scheduling.audit import AuditEntry, AuditKind
 from scheduling.models import (
     Booking,
     BookingStatus,
@@ -177,3 +178,29 @@ def test_a_shorter_duration_reaches_more(db, past):
 def test_zero_months_is_refused(db):
     with pytest.raises(ValueError):
         purge_old_personal_data(db, now=NOW, months=0)
+
+
+def test_the_audit_log_is_kept_as_long_as_the_data_it_is_about(db, past):
+    def entry(at: dt.datetime) -> AuditEntry:
+        return AuditEntry(
+            centre_id=past.recent.centre_id,
+            at=at,
+            actor_label="Paul Lebrun (Coordination)",
+            kind=AuditKind.booking,
+            action="booking.created",
+            object_type="booking",
+            person_id=past.recent.id,
+            summary="Réservation",
+        )
+
+    db.add_all([entry(LONG_AGO), entry(LAST_YEAR)])
+    db.commit()
+    dry = purge_old_personal_data(db, now=NOW, months=36, dry_run=True)
+    db.rollback()
+    assert dry.audit_entries == 1
+    assert db.scalar(select(func.count(AuditEntry.id))) == 2
+
+    report = purge_old_personal_data(db, now=NOW, months=36)
+    db.commit()
+    assert "Lignes du journal plus anciennes, supprimées : 1." in report.lines()
+    assert db.scalars(select(AuditEntry.at)).all() == [LAST_YEAR]
