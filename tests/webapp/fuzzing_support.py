@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import BigInteger, Integer, String, event, select
 from werkzeug.exceptions import HTTPException
@@ -33,6 +33,7 @@ from werkzeug.test import TestResponse
 from scheduling.calendars import create_my_token, feed_kinds_for
 from scheduling.db import Base
 from scheduling.models import User
+from scheduling.transport_models import Round, TransportDay
 from webapp import create_app
 from webapp.db import session_scope
 from webapp.demo import DEMO_PASSWORD, centre_now, find_demo_centre, load_demo
@@ -425,9 +426,26 @@ class Fuzzer:
 
     # --- crawling ----------------------------------------------------------------------
 
+    def start_pages(self) -> list[str]:
+        """Where the crawl begins: the home page, and the sheet of the last round driven
+        (history no link leads to: the drivers' pages show the coming week), whose marking
+        forms are open."""
+        with self.app.app_context(), session_scope(self.app) as db:
+            last = db.scalars(
+                select(Round.id)
+                .join(TransportDay, Round.day_id == TransportDay.id)
+                .where(TransportDay.date < today())
+                .order_by(TransportDay.date.desc(), Round.id)
+                .limit(1)
+            ).first()
+            past = [local_path(url_for("driver.sheet", round_id=last)) or "/"] if last else []
+        self.restore()
+        return ["/", *past]
+
     def crawl(self) -> Site:
         """Visit every route reachable by links, as each role; collect forms and GET targets."""
         site = Site()
+        starts = self.start_pages()
         seen_forms: set[tuple[str, str, tuple[str, ...]]] = set()
         explored: set[str] = set()
         for role in ROLES:
@@ -436,8 +454,8 @@ class Fuzzer:
             path_visits: dict[str, int] = {}
             shown: set[str] = set()  # routes this role may see (a 200 page)
             targets: dict[str, Target] = {}
-            queue = deque(["/"])
-            queued = {"/"}
+            queue = deque(starts)
+            queued = set(starts)
             pages = 0
             while queue and pages < MAX_PAGES_PER_ROLE:
                 path = queue.popleft()
