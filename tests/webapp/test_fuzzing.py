@@ -31,7 +31,9 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
+from scheduling.models import Venue
 from tests.webapp.fuzzing_support import (
     ERROR_MARKERS,
     HOST,
@@ -43,10 +45,12 @@ from tests.webapp.fuzzing_support import (
     Site,
     Target,
     groups,
+    injections,
     payload,
     rule_arguments,
     seed_database,
 )
+from webapp.db import session_scope
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_PER_FORM = int(os.environ.get("NAVETTE_FUZZ_EXAMPLES", "10"))
@@ -259,6 +263,27 @@ def test_the_crawl_meets_the_forms_of_every_role(fuzzer):
     assert {"anonyme", "aidant", "coordination"} <= roles
     for regression in REGRESSIONS:
         assert regression.endpoint in endpoints, regression
+
+
+def test_the_checks_see_what_they_look_for(fuzzer):
+    """The checks themselves: live markup is told from escaped text, a write is seen."""
+    fuzz, _site = fuzzer
+    assert injections(f'<input value="" onfocus="{MARK}(4)">')
+    assert injections(f"<p><script>{MARK}(1)</script></p>")
+    assert injections(f'<a href="javascript:{MARK}(6)">x</a>')
+    assert injections(f"<p>{MARK}49</p>")
+    escaped = f'<input value="&#34; onfocus=&#34;{MARK}(4)"><p>&lt;script&gt;{MARK}(1)</p>'
+    assert not injections(escaped)
+
+    fuzz.restore()
+    fuzz.check_unchanged("rien")
+    with fuzz.app.app_context(), session_scope(fuzz.app) as db:
+        db.execute(update(Venue).values(name="x" * 500))
+    with pytest.raises(AssertionError, match="venues"):
+        fuzz.check_unchanged("une écriture")
+    with pytest.raises(AssertionError, match="PostgreSQL"):
+        fuzz.check_lengths("un nom trop long")
+    fuzz.restore()
 
 
 def test_every_form_survives_hostile_input(fuzzer):
