@@ -138,11 +138,11 @@ def person_label(person: Person, user: User) -> str:
     return f"{person.full_name} — {person.commune.name}"
 
 
-def chosen_person(db: Session) -> Person | None:
-    """The person the signed-in user is looking for activities for, if any."""
-    if not current_user.is_authenticated:
+def chosen_person(persons: list[Person]) -> Person | None:
+    """The person the signed-in user is looking for activities for, if any, among `persons`
+    (`persons_i_may_book_for`: empty for a visitor)."""
+    if not persons:
         return None
-    persons = persons_i_may_book_for(db, current_user)
     wanted = int_choice(request.args.get("pour")) or session.get(CHOSEN_PERSON_KEY)
     for person in persons:
         if person.id == wanted:
@@ -289,7 +289,7 @@ def index() -> str:
         SelectChoice(c.id, c.name) for c in communes
     ]
     persons = persons_i_may_book_for(db, current_user) if current_user.is_authenticated else []
-    person = chosen_person(db)
+    person = chosen_person(persons)
     form.pour.choices = [SelectChoice(0, "Choisissez…")] + [
         SelectChoice(p.id, person_label(p, current_user)) for p in persons
     ]
@@ -326,7 +326,8 @@ def show_session(session_id: int) -> str:
         joinedload(ActivitySession.animator),
     )
     availability = availability_of(db, [activity_session])[activity_session.id]
-    person = chosen_person(db)
+    persons = persons_i_may_book_for(db, current_user) if current_user.is_authenticated else []
+    person = chosen_person(persons)
     distance = None
     home = home_coordinates(person) if person is not None else None
     if home is not None:
@@ -339,7 +340,7 @@ def show_session(session_id: int) -> str:
             for s in activity_session.series.sessions
             if s.starts_at > centre_now() and s.status is SessionStatus.scheduled
         ]
-    may_book = current_user.is_authenticated and bool(persons_i_may_book_for(db, current_user))
+    may_book = bool(persons)
     return render_template(
         "agenda/session.html",
         s=activity_session,
