@@ -56,9 +56,11 @@ from scheduling.models import (
     VenueKind,
 )
 from scheduling.transport_models import (
+    DayStatus,
     JobStatus,
     Round,
     RoundStop,
+    StopKind,
     TransportDay,
     TransportSettings,
 )
@@ -420,18 +422,39 @@ def test_a_signed_in_coordinator_gets_the_503_page_while_the_database_is_unreach
     assert client.get("/transport/", follow_redirects=True).status_code == 200
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_losing_the_database_at_the_commit_after_the_page_also_gives_the_503_page(
+    app: Flask, client: Any
+) -> None:
+    """Flask hands what fails after the view (the request's commit) to the 500 handler."""
+    from sqlalchemy.exc import OperationalError
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production (tests re-raise by default)
+
+    @app.after_request
+    def commit_fails(response: Any) -> Any:
+        if response.status_code == 200:
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return response
+
+    response = client.get("/")
+    assert response.status_code == 503
+    assert OUTAGE_TITLE in text_of(response)
+
+
 # --- 2. a solver job killed mid-way ---------------------------------------------------------
 
 
-def _rounds_of(db: Any, centre_id: int) -> list[tuple[Any, ...]]:
+def _rounds_of(db: Any, centre_id: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The centre's rounds and stops, as plain values to compare before and after."""
     rounds = read(db, select(Round).where(Round.centre_id == centre_id).order_by(Round.id))
     stops = read(
         db,
         select(RoundStop).join(Round).where(Round.centre_id == centre_id).order_by(RoundStop.id),
     )
-    return [
-        *((r.id, r.vehicle_id, r.driver_id, r.status, r.starts_at, r.ends_at) for r in rounds),
-        *(
+    return (
+        [(r.id, r.vehicle_id, r.driver_id, r.status, r.starts_at, r.ends_at) for r in rounds],
+        [
             (
                 s.id,
                 s.round_id,
@@ -444,8 +467,8 @@ def _rounds_of(db: Any, centre_id: int) -> list[tuple[Any, ...]]:
                 s.promised_to,
             )
             for s in stops
-        ),
-    ]
+        ],
+    )
 
 
 def _day(db: Any, centre_id: int) -> TransportDay:
@@ -482,7 +505,9 @@ def _wait_for_end(db: Any, centre_id: int, seconds: float = 40) -> TransportDay:
 
 # SQLite, the default deployment: the job's worker thread and the pages share its write lock.
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("published", [True, False], ids=["publiees", "brouillon"])
 def test_a_solver_killed_mid_way_leaves_the_rounds_and_the_coordinator_can_start_again(
+    published: bool,
     transport_app: Flask,
     transport_world: TransportWorld,
     make_booking: Callable[..., Any],
@@ -496,13 +521,18 @@ def test_a_solver_killed_mid_way_leaves_the_rounds_and_the_coordinator_can_start
         make_booking(world.session, person=person, transport_out=True, transport_back=True)
     db.commit()
     login(world.coordinator)
-    # Rounds built and published: each passenger has a promised pickup time.
+    # Rounds built, as a draft or published (each passenger then has a promised pickup time).
     from webapp.jobs import run_build
 
     run_build(transport_app, centre_id, world.day, None, 1)
-    assert post(client, f"{day_url}/publier").status_code == 302
+    if published:
+        assert post(client, f"{day_url}/publier").status_code == 302
     before = _rounds_of(db, centre_id)
-    assert before and all(row[3].value == "published" for row in before if len(row) == 6), before
+    rounds, stops = before
+    assert rounds and stops
+    expected = DayStatus.published if published else DayStatus.draft
+    assert all(r[3] is expected for r in rounds), rounds
+    assert all(s[7] is not None for s in stops if s[4] is StopKind.pickup) == published
     summary_before = _day(db, centre_id).summary
 
     # A long search, started from the page as the coordinator does, killed while it runs.
