@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import BigInteger, Integer, String, event, select
+from sqlalchemy import Enum as SqlEnum
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
@@ -52,6 +53,7 @@ PAGES_PER_ENDPOINT = 2
 MAX_TRIES_PER_ENDPOINT = 4
 VISITS_PER_PATH = 2  # the same page with other query strings (filters)
 MAX_PAGES_PER_ROLE = 150
+MARK = "nvxss"  # in every hostile markup: seen live in a page, it was not escaped
 OMIT = object()  # a field left out of the submission
 ERROR_MARKERS = ('class="error-message"', 'class="error-summary"', "flash-error")
 # Tables a refused attempt may legitimately write to (the trace of the attempt itself).
@@ -171,6 +173,34 @@ def out_of_range(path: Path) -> list[str]:
                     if low is not None and not -(2**31) <= low <= high < 2**31:
                         found.append(f"{table.name}.{column.name}: {low}…{high} (INTEGER)")
     return found
+
+
+STORED = f'<script>{MARK}(9)</script>"><img src=x onerror={MARK}(10)>'
+
+
+def store_hostile_text(path: Path, names: set[str]) -> list[str]:
+    """Put hostile markup at the start of every stored text users type in (the columns named
+    like a form field: names, addresses, notes, titles, reasons…); return the columns."""
+    changed = []
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                kind = column.type
+                if (
+                    column.name not in names
+                    or not isinstance(kind, String)
+                    or isinstance(kind, SqlEnum)
+                    or column.unique
+                ):
+                    continue
+                conn.execute(
+                    f'UPDATE "{table.name}" SET "{column.name}" = '
+                    f'substr(? || "{column.name}", 1, ?) WHERE "{column.name}" IS NOT NULL',
+                    (STORED, kind.length or 100_000),
+                )
+                changed.append(f"{table.name}.{column.name}")
+        conn.commit()
+    return changed
 
 
 # --- pages and forms ---------------------------------------------------------------------
@@ -367,6 +397,8 @@ class Site:
     forms: list[Form] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)  # 5xx met on the way
+    injected: list[str] = field(default_factory=list)  # live markup met on the way
+    marked: int = 0  # pages showing a hostile marker (as text, if not in `injected`)
     pages: int = 0
 
 
@@ -494,6 +526,11 @@ class Fuzzer:
                 forms = []
                 if response.status_code == 200:
                     shown.add(endpoint)
+                if response.mimetype == "text/html":
+                    injected = injections(response.get_data(as_text=True))
+                    site.marked += MARK in response.get_data(as_text=True)
+                    if injected:
+                        site.injected.append(f"{role} GET {path}: {injected}")
                 if response.mimetype == "text/html" and response.status_code == 200:
                     parser = PageParser(f"http://{HOST}{path}")
                     parser.feed(response.get_data(as_text=True))
@@ -604,8 +641,6 @@ class _Collector(logging.Handler):
 
 
 # --- injection ---------------------------------------------------------------------------
-
-MARK = "nvxss"
 
 
 class _InjectionFinder(HTMLParser):

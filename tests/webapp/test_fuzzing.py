@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ from tests.webapp.fuzzing_support import (
     payload,
     rule_arguments,
     seed_database,
+    store_hostile_text,
     today,
 )
 from webapp.db import session_scope
@@ -293,6 +295,29 @@ def test_the_checks_see_what_they_look_for(fuzzer):
     with pytest.raises(AssertionError, match="PostgreSQL"):
         fuzz.check_lengths("un nom trop long")
     fuzz.restore()
+
+
+def test_stored_text_is_escaped_on_every_page(fuzzer, tmp_path_factory):
+    """Every text a form lets users type, stored with hostile markup in front, then every page
+    crawled again as each role: shown as text everywhere (pages, SVG maps and charts)."""
+    fuzz, site = fuzzer
+    assert not site.injected, "\n".join(site.injected)
+    folder = tmp_path_factory.mktemp("stored")
+    seed = folder / "seed.sqlite3"
+    shutil.copyfile(fuzz.seed, seed)
+    changed = store_hostile_text(seed, {f.name for form in site.forms for f in form.fields})
+    for column in ("persons.last_name", "persons.address", "persons.driver_notes"):
+        assert column in changed
+    assert {"activities.title", "venues.name", "bookings.pickup_address"} <= set(changed)
+    hostile = Fuzzer(seed, folder / "navette.sqlite3")
+    try:
+        crawled = hostile.crawl()
+    finally:
+        hostile.app.extensions["navette_engine"].dispose()
+    assert not crawled.crashes, "\n".join(crawled.crashes)
+    assert not crawled.injected, "\n".join(crawled.injected)
+    assert crawled.pages > 100
+    assert crawled.marked > 50, "le texte piégé ne s'affiche presque nulle part : test inopérant"
 
 
 def test_every_form_survives_hostile_input(fuzzer):
