@@ -2,10 +2,12 @@
 
 1. The app is served by a real WSGI server (werkzeug, threaded) in a thread, on a PostgreSQL
    cluster of the test's own (initdb + pg_ctl in a temporary folder, on a free port: the shared
-   server on 5432 that other tests use is never touched). Clients keep asking for pages while
-   the cluster is stopped and started again. During the outage every answer is the French 503
-   page (never a traceback, never a 500); once the cluster is back, the same server and app
-   process (same engine and pool) serve normally again, with no restart.
+   server on 5432 that other tests use is never touched). Clients keep asking for pages, and a
+   signed-in carer keeps booking, while the cluster is stopped and started again. During the
+   outage every answer is the French 503 page (never a traceback, never a 500) and no booking
+   refused then is saved; every booking the carer was told about is there; once the cluster is
+   back, the same server and app process (same engine and pool) serve and book normally
+   again, with no restart.
    Where a private cluster cannot be made (no initdb, no ``postgres`` user), the outage is
    played on a database of the test's own on the shared server instead: connections refused
    (``ALLOW_CONNECTIONS false``) and every session of it killed (``pg_terminate_backend``),
@@ -20,8 +22,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import http.client
+import http.cookiejar
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -30,16 +34,20 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from scheduling.db import make_engine
@@ -47,11 +55,16 @@ from scheduling.models import (
     Activity,
     ActivitySession,
     Audience,
+    Booking,
+    BookingStatus,
     Centre,
     Commune,
     Field,
+    Mobility,
+    Person,
     Role,
     SessionStatus,
+    User,
     Venue,
     VenueKind,
 )
@@ -233,7 +246,18 @@ def outage() -> Iterator[Outage]:
         context.__exit__(None, None, None)
 
 
-def _seed_session(url: str) -> int:
+@dataclass
+class Seeded:
+    session_id: int
+    carer: str  # username
+    person_ids: list[int]
+
+
+WRITERS_PERSONS = 80  # each is booked at most once: the writer's attempts are bounded too
+
+
+def _seed(url: str) -> Seeded:
+    """A centre with one session (room for everyone) and a carer who helps many persons."""
     engine = make_engine(url)
     try:
         with DbSession(engine) as db:
@@ -279,13 +303,37 @@ def _seed_session(url: str) -> int:
                 venue_id=venue.id,
                 starts_at=starts,
                 ends_at=starts + dt.timedelta(hours=2),
-                seats=10,
+                seats=WRITERS_PERSONS,
                 wheelchair_places=1,
                 status=SessionStatus.scheduled,
             )
-            db.add(session)
+            persons = [
+                Person(
+                    centre_id=centre.id,
+                    first_name="Odette",
+                    last_name=f"Panne{i}",
+                    phone="05 53 00 00 00",
+                    address=f"{i} rue du Marché",
+                    commune_id=commune.id,
+                    lat=44.85,
+                    lon=0.48,
+                    mobility=Mobility.walks,
+                )
+                for i in range(WRITERS_PERSONS)
+            ]
+            carer = User(
+                centre_id=centre.id,
+                username="aidante-panne",
+                password_hash=generate_password_hash(PASSWORD),
+                role=Role.carer,
+                display_name="Aidante de la panne",
+                email="aidante-panne@example.org",
+                active=True,
+            )
+            carer.helped_persons = persons
+            db.add_all([session, carer, *persons])
             db.commit()
-            return session.id
+            return Seeded(session.id, carer.username, [p.id for p in persons])
     finally:
         engine.dispose()
 
@@ -342,31 +390,117 @@ class Traffic:
         raise AssertionError(f"pas {count} réponses {status} en phase {phase} : {seen}")
 
 
+@dataclass
+class Attempt:
+    phase: str
+    ended: str
+    person_id: int
+    status: int
+    booking_id: int | None
+    body: str
+
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@dataclass
+class Writer:
+    """A signed-in carer booking one person after another over HTTP, until told to stop."""
+
+    traffic: Traffic
+    seeded: Seeded
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def run(self) -> None:
+        base = f"http://127.0.0.1:{self.traffic.port}"
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+        def token(path: str) -> str:
+            found = CSRF.search(opener.open(base + path, timeout=30).read().decode())
+            assert found, path
+            return found.group(1)
+
+        form = {"username": self.seeded.carer, "password": PASSWORD}
+        form["csrf_token"] = token("/connexion")
+        opener.open(base + "/connexion", urlencode(form).encode(), timeout=30).read()
+        csrf = token("/")  # the signed-in page has the sign-out form
+        deadline = time.monotonic() + self.traffic.MAX_SECONDS
+        for person_id in self.seeded.person_ids:
+            if self.traffic.stop.is_set() or time.monotonic() > deadline:
+                return
+            phase = self.traffic.phase
+            data = {"csrf_token": csrf, "person_id": person_id, "companions": 0}
+            data |= {"pickup_address": "", "confirmed": "yes"}
+            url = f"{base}/seances/{self.seeded.session_id}/reserver"
+            try:
+                with opener.open(url, urlencode(data).encode(), timeout=30) as response:
+                    status, body, landed = response.status, response.read(), response.geturl()
+            except urllib.error.HTTPError as error:
+                status, body, landed = error.code, error.read(), ""
+            booked = re.search(r"/reservations/(\d+)", landed)
+            self.attempts.append(
+                Attempt(
+                    phase,
+                    self.traffic.phase,
+                    person_id,
+                    status,
+                    int(booked.group(1)) if booked else None,
+                    body.decode("utf-8", "replace"),
+                )
+            )
+            time.sleep(0.02)
+
+    def within(self, phase: str) -> list[Attempt]:
+        return [a for a in self.attempts if a.phase == a.ended == phase]
+
+    def wait_for(self, phase: str, booked: bool, count: int, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            done = [a for a in self.within(phase) if (a.booking_id is not None) == booked]
+            if len(done) >= count:
+                return
+            time.sleep(0.05)
+        seen = [(a.phase, a.ended, a.status) for a in self.attempts[-10:]]
+        raise AssertionError(f"pas {count} réservations ({booked}) en phase {phase} : {seen}")
+
+
 def test_the_database_restarting_during_traffic_gives_a_french_503_then_service_resumes(
     outage: Outage,
 ) -> None:
-    session_id = _seed_session(outage.url)
+    seeded = _seed(outage.url)
     app = create_app(
-        {"DATABASE_URL": outage.url, "SECRET_KEY": "clé-de-test", "NAVETTE_QUEUE": "memory"}
+        {
+            "DATABASE_URL": outage.url,
+            "SECRET_KEY": "clé-de-test",
+            "NAVETTE_QUEUE": "memory",
+            "SESSION_COOKIE_SECURE": False,  # plain http on the loopback
+        }
     )
     engine = get_engine(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
-    traffic = Traffic(server.server_port, ["/", f"/seances/{session_id}"])
+    traffic = Traffic(server.server_port, ["/", f"/seances/{seeded.session_id}"])
+    writer = Writer(traffic, seeded)
     clients = [threading.Thread(target=traffic.client) for _ in range(3)]
+    clients.append(threading.Thread(target=writer.run))
     try:
         for client in clients:
             client.start()
         traffic.wait_for("avant", 200, 6)
+        writer.wait_for("avant", True, 2)
         traffic.phase = "coupure"  # requests in flight while the server goes down
         outage.cut()
         traffic.phase = "panne"
         traffic.wait_for("panne", 503, 6)
+        writer.wait_for("panne", False, 2)
         traffic.phase = "reprise"  # the server is starting again
         outage.restore()
         traffic.phase = "après"
         traffic.wait_for("après", 200, 9)
+        writer.wait_for("après", True, 3)
     finally:
         traffic.stop.set()
         for client in clients:
@@ -375,6 +509,14 @@ def test_the_database_restarting_during_traffic_gives_a_french_503_then_service_
         serving.join(timeout=10)
         engine.dispose()
 
+    check = make_engine(outage.url)
+    with check.connect() as connection:
+        rows = connection.execute(
+            select(Booking.id, Booking.person_id, Booking.status).where(
+                Booking.session_id == seeded.session_id
+            )
+        ).all()
+    check.dispose()
     answers = traffic.answers
     # Never a 500, never a traceback: a page, or the French "come back later" page.
     assert {a.status for a in answers} <= {200, 503}, sorted({a.status for a in answers})
@@ -396,6 +538,25 @@ def test_the_database_restarting_during_traffic_gives_a_french_503_then_service_
     assert get_engine(app) is engine
     # Before the outage, pages were plain pages too.
     assert all(a.status == 200 for a in traffic.within("avant"))
+
+    # Bookings: each one the carer was told about is there, confirmed; none refused during the
+    # outage was half-written; each after the restart was saved.
+    attempts = writer.attempts
+    assert {a.status for a in attempts} <= {200, 503}, sorted({a.status for a in attempts})
+    saved = {person_id: (booking_id, status) for booking_id, person_id, status in rows}
+    for attempt in attempts:
+        if attempt.booking_id is not None:
+            assert saved[attempt.person_id] == (attempt.booking_id, BookingStatus.confirmed)
+    for attempt in writer.within("panne"):
+        assert attempt.status == 503 and OUTAGE_TITLE in attempt.body
+        assert attempt.person_id not in saved
+    # A booking whose request met the cut may or may not be saved (the commit may have reached
+    # the server before the answer was lost): any other saved one was acknowledged.
+    told = {a.person_id for a in attempts if a.booking_id is not None}
+    in_doubt = {a.person_id for a in attempts if a.booking_id is None and a.phase != a.ended}
+    assert set(saved) - told <= in_doubt
+    after_writes = [a for a in attempts if a.phase == "après"]
+    assert after_writes and all(a.booking_id is not None for a in after_writes)
 
 
 # The page never reaches the database it is given: one backend is enough.
