@@ -221,7 +221,10 @@ def submit(fuzz: Fuzzer, form: Form, values: dict[str, Any]) -> None:
             fuzz.check_response(f"{what}, puis {landing}", page)
             refused = any(m in page.get_data(as_text=True) for m in ERROR_MARKERS)
     elif response.status_code == 200:
-        refused = any(m in response.get_data(as_text=True) for m in ERROR_MARKERS)
+        # Every action that writes answers with a redirect (post/redirect/get): a page shown
+        # in answer to a POST (the form again with its errors, a confirmation step) wrote
+        # nothing.
+        refused = True
     if refused:
         fuzz.check_unchanged(what)
     else:
@@ -244,9 +247,10 @@ FUZZ_SETTINGS = settings(
     database=None,
     deadline=None,
     print_blob=False,
-    # The app and its database are built once per module; each example restores the database
-    # itself, so sharing them between examples is intended.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # The app and its database are built once per module (the examples take no fixture) and
+    # each example restores the database itself. A loaded CI machine must not fail the run
+    # for generating slowly.
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
