@@ -365,8 +365,17 @@ def charts(report: ActivityReport, transport: TransportReport | None) -> dict[st
 # --- CSV ------------------------------------------------------------------------------------
 
 
+# A spreadsheet takes a cell starting with one of these for a formula: a title typed as
+# '=HYPERLINK(…)' would run when the file is opened (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value: str | int | float) -> str | int:
-    return fr_number(value) if isinstance(value, float) else value
+    if isinstance(value, float):
+        return fr_number(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # shown as typed, never computed
+    return value
 
 
 def table_csv(table: Table) -> bytes:

@@ -8,8 +8,10 @@ Nothing here names a form or a route: a form added to a page is found and fuzzed
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import hashlib
+import io
 import logging
 import re
 import shutil
@@ -175,7 +177,8 @@ def out_of_range(path: Path) -> list[str]:
     return found
 
 
-STORED = f'<script>{MARK}(9)</script>"><img src=x onerror={MARK}(10)>'
+# Starts like a spreadsheet formula (CSV exports), goes on with markup (pages).
+STORED = f'=HYPERLINK("{MARK}")<script>{MARK}(9)</script>"><img src=x onerror={MARK}(10)>'
 
 
 def store_hostile_text(path: Path, names: set[str]) -> list[str]:
@@ -399,6 +402,7 @@ class Site:
     crashes: list[str] = field(default_factory=list)  # 5xx met on the way
     injected: list[str] = field(default_factory=list)  # live markup met on the way
     marked: int = 0  # pages showing a hostile marker (as text, if not in `injected`)
+    links: dict[str, str] = field(default_factory=dict)  # every local link, and who saw it
     pages: int = 0
 
 
@@ -547,6 +551,8 @@ class Fuzzer:
                 visits[endpoint] = (tried + 1, fruitful + any(new))
                 for link in links:
                     local = local_path(link)
+                    if local:
+                        site.links.setdefault(local, role)
                     if local and local not in queued:
                         queued.add(local)
                         queue.append(local)
@@ -671,6 +677,14 @@ class _InjectionFinder(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "script":
             self._in_script = False
+
+
+def formulas(text: str) -> list[str]:
+    """CSV cells holding a hostile value a spreadsheet would compute (starts with =, +, -, @)."""
+    found = []
+    for row in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"):
+        found += [cell for cell in row if MARK in cell and cell[:1] in ("=", "+", "-", "@")]
+    return found
 
 
 def injections(html: str) -> list[str]:
