@@ -177,8 +177,12 @@ def out_of_range(path: Path) -> list[str]:
     return found
 
 
-# Starts like a spreadsheet formula (CSV exports), goes on with markup (pages).
-STORED = f'=HYPERLINK("{MARK}")<script>{MARK}(9)</script>"><img src=x onerror={MARK}(10)>'
+# Starts like a spreadsheet formula (CSV exports), goes on with markup (pages), ends with a
+# line of its own (calendar files: a property slipped into an event).
+STORED = (
+    f'=HYPERLINK("{MARK}")<script>{MARK}(9)</script>"><img src=x onerror={MARK}(10)>'
+    f"\r\nX-{MARK.upper()}:1\r\n"
+)
 
 
 def store_hostile_text(path: Path, names: set[str]) -> list[str]:
@@ -530,6 +534,11 @@ class Fuzzer:
                 forms = []
                 if response.status_code == 200:
                     shown.add(endpoint)
+                if response.mimetype == "text/calendar":
+                    lines = response.get_data(as_text=True).splitlines()
+                    slipped = [line for line in lines if line.startswith(f"X-{MARK.upper()}")]
+                    if slipped:
+                        site.injected.append(f"{role} GET {path}: {slipped}")
                 if response.mimetype == "text/html":
                     injected = injections(response.get_data(as_text=True))
                     site.marked += MARK in response.get_data(as_text=True)
