@@ -14,9 +14,10 @@ Each cell of the tables says what the role gets:
 
 Columns, in order: anonymous, carer, animator, coordinator, driver, admin.
 
-Besides the status, every page answered is searched for the names its reader must not see
-(centre B's for everyone; the persons a carer does not help; the passengers of other drivers),
-and every refused POST must leave the database exactly as it was.
+Besides the status, every answer (page, calendar file, JSON, CSV, PDF read by pdftotext) is
+searched for the names its reader must not see (centre B's for everyone; the persons a carer
+does not help; the passengers of other drivers), and every refused POST must leave the
+database exactly as it was.
 
 Three smaller checks follow the tables: centre B's rows typed into centre A's forms (venue,
 activity, commune, account) are refused while the same form with A's row is saved; an account
@@ -33,6 +34,10 @@ SQLite only: the rules under test are in Python, and the same file passed on Pos
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import subprocess
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -274,8 +279,14 @@ FEED_OWNER = {
 # Canaries: pages that do show these names, so the search for hidden names is not blind.
 SHOWN_TO: dict[str, dict[str, str]] = {
     "carer": {"/reservations": "Lienaidant"},
-    "driver": {"/chauffeur/tournees/{round_mine}": "Lienaidant"},
-    "animator": {"/animation/seances/{session}": "Voisinsecret"},
+    "driver": {
+        "/chauffeur/tournees/{round_mine}": "Lienaidant",
+        "/chauffeur/tournees/{round_mine}/feuille.pdf": "Lienaidant",
+    },
+    "animator": {
+        "/animation/seances/{session}": "Voisinsecret",
+        "/animation/seances/{session}/emargement.pdf": "Voisinsecret",
+    },
     "coordinator": {"/transport/jour/{today}": "Voisinsecret"},
     "admin": {"/admin/journal": "Voisinsecret"},
     "anonymous": {"/calendrier/{token_mine}.ics": "Lienaidant"},
@@ -823,13 +834,27 @@ def _outcome(response: Any) -> str:
     return str(response.status_code)
 
 
+def _searchable(response: Any) -> str:
+    """The answer's text, lower case (rosters write « VOISINSECRET Octave »): iCalendar lines
+    unfolded (RFC 5545 folds them at 75 octets), PDF files read by pdftotext."""
+    if response.mimetype == "application/pdf":
+        if shutil.which("pdftotext") is None:
+            if os.environ.get("CI"):
+                pytest.fail("pdftotext absent (poppler-utils): bash scripts/setup.sh --dev")
+            return ""  # not searched on this machine
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf:
+            pdf.write(response.get_data())
+            pdf.flush()
+            out = subprocess.run(["pdftotext", pdf.name, "-"], capture_output=True, check=True)
+        return out.stdout.decode().lower()
+    return response.get_data(as_text=True).replace("\r\n ", "").replace("\n ", "").lower()
+
+
 def _leaks(response: Any, role: str, allowed: set[str]) -> list[str]:
-    if response.status_code != 200 or response.mimetype == "application/pdf":
+    if response.status_code != 200:
         return []
-    # Unfold iCalendar lines (RFC 5545 folds at 75 octets) before searching.
-    # Names are searched regardless of case (rosters write « VOISINSECRET Octave »).
-    body = response.get_data(as_text=True).replace("\r\n ", "").replace("\n ", "").lower()
-    return sorted(name for name in HIDDEN_FROM[role] - allowed if name.lower() in body)
+    text = _searchable(response)
+    return sorted(name for name in HIDDEN_FROM[role] - allowed if name.lower() in text)
 
 
 def _client_as(app: Flask, role: str) -> FlaskClient:
@@ -903,8 +928,9 @@ def _get_errors(app: Flask, ids: dict[str, Any], role: str) -> list[str]:
             if leaked:
                 wrong.append(f"as {role}: GET {url}  ({rule}): shows {', '.join(leaked)}")
     for template, name in SHOWN_TO[role].items():
-        page = client.get(_fill(template, ids)).get_data(as_text=True).lower()
-        if name.lower() not in page:
+        if shutil.which("pdftotext") is None and template.endswith(".pdf"):
+            continue
+        if name.lower() not in _searchable(client.get(_fill(template, ids))):
             wrong.append(f"as {role}: {template} should show {name} (is the search blind?)")
     return wrong
 
