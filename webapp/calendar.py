@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from urllib.parse import quote
@@ -98,6 +99,15 @@ def _serve(feed: Feed, filename: str, *, private: bool) -> Response:
 
 # --- the public agenda ------------------------------------------------------------------------
 
+# What a centre's slug, an INSEE code and a feed token are made of. Anything else matches no row
+# and is answered 404 before the query: a NUL character in an address would make PostgreSQL
+# fail the query (a 500), and a long one costs a useless lookup.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def _plain_key(text: str) -> bool:
+    return _PLAIN_KEY.fullmatch(text) is not None
+
 
 def _public_agenda(centre: Centre) -> Response:
     db = get_db()
@@ -105,6 +115,8 @@ def _public_agenda(centre: Centre) -> Response:
     words = []
     insee = request.args.get("commune", "").strip()
     if insee:
+        if not _plain_key(insee):
+            abort(404, "Commune inconnue : indiquez son code INSEE (par exemple 24037).")
         commune = db.scalar(
             select(Commune).where(Commune.centre_id == centre.id, Commune.insee == insee)
         )
@@ -165,7 +177,9 @@ def public_agenda() -> Response:
 
 @bp.get("/centres/<slug>/agenda.ics")
 def centre_agenda(slug: str) -> Response:
-    centre = get_db().scalar(select(Centre).where(Centre.slug == slug[:80]))
+    if not _plain_key(slug):
+        abort(404)
+    centre = get_db().scalar(select(Centre).where(Centre.slug == slug))
     if centre is None:
         abort(404)
     return _public_agenda(centre)
@@ -176,6 +190,8 @@ def centre_agenda(slug: str) -> Response:
 
 @bp.get("/calendrier/<token>.ics")
 def private_feed(token: str) -> Response:
+    if not _plain_key(token):
+        abort(404)
     db = get_db()
     row = uc.active_token(db, token)
     if row is None:

@@ -383,7 +383,8 @@ def searched(form: dict[str, Any]) -> str:
 def local_path(url: str) -> str | None:
     """The path and query of a link to this site, or None for another site or a fragment."""
     parts = urlsplit(url)
-    if parts.scheme not in ("", "http", "https") or parts.netloc not in ("", HOST):
+    # webcal:// is a calendar subscription to an http(s) address of the site.
+    if parts.scheme not in ("", "http", "https", "webcal") or parts.netloc not in ("", HOST):
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
