@@ -78,3 +78,14 @@ def test_a_failed_database_write_still_shows_the_french_error_page(app, world, l
     assert response.status_code == 500
     assert "Un problème est survenu" in text_of(response)
     assert "Marie Delmas" in text_of(response)  # the page still knows who is signed in
+
+
+def test_a_nul_character_in_a_calendar_address_is_a_404_not_a_500(client, world):
+    """Found by test_fuzzing.py: the feeds queried the slug, token or INSEE code as typed."""
+    slug = world.centre.slug
+    for url in (
+        f"/centres/{slug}/agenda.ics?commune=24%0037",
+        f"/centres/{slug}%00/agenda.ics",
+        "/calendrier/abc%00def.ics",
+    ):
+        assert client.get(url).status_code == 404, url
