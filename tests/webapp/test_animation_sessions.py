@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -209,3 +210,15 @@ def test_an_activity_needs_a_title_and_a_field(client, world, as_animator):
     page = text_of(response)
     assert "Indiquez le titre de l'activité." in page
     assert "Choisissez le volet de l'activité." in page
+
+
+def test_the_error_summary_lists_the_fields_in_the_order_of_the_page(client, world, as_animator):
+    page = client.get("/animation/seances/nouvelle").get_data(as_text=True)
+    response = post(client, "/animation/seances/nouvelle", {"frequency": "once"})
+    html = response.get_data(as_text=True)
+    start = html.index('class="error-summary"')
+    summary = html[start : html.index("</ul>", start)]
+    linked = re.findall(r'href="#([\w-]+)"', summary)
+    assert linked[:2] == ["activity_id", "date"]
+    # The page asks them in that order too.
+    assert page.index('id="activity_id"') < page.index('id="date"')

@@ -217,6 +217,11 @@ class SessionForm(_SessionFields):
             valid = False
         return valid
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The activity is asked first on the page: the error summary lists fields in this order.
+        self._fields.move_to_end("activity_id", last=False)
+
     def validate_until_date(self, field: DateField) -> None:
         if self.repeats and self.date.data and field.data and field.data < self.date.data:
             raise ValidationError("La dernière date doit suivre la première séance.")
