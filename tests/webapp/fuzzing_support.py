@@ -35,8 +35,9 @@ from werkzeug.test import TestResponse
 
 from scheduling.calendars import create_my_token, feed_kinds_for
 from scheduling.db import Base
+from scheduling.driving import mark_stop, marks_for
 from scheduling.models import User
-from scheduling.transport_models import Round, TransportDay
+from scheduling.transport_models import Round, RoundStop, StopStatus, TransportDay
 from webapp import create_app
 from webapp.db import session_scope
 from webapp.demo import DEMO_PASSWORD, centre_now, find_demo_centre, load_demo
@@ -82,9 +83,29 @@ def seed_database(template: Path, path: Path) -> None:
             user = db.scalars(select(User).where(User.username == username)).one()
             for kind in feed_kinds_for(user):
                 create_my_token(db, actor=user, now=now, kind=kind)
+    _raise_a_welfare_alert(app, now)
     app.extensions["navette_engine"].dispose()
     with contextlib.closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _raise_a_welfare_alert(app: Flask, now: dt.datetime) -> None:
+    """Nobody answered at a pickup of the last round driven: the alert waits for the
+    coordination to acknowledge it, and its form shows."""
+    with session_scope(app) as db:
+        stop = db.scalars(
+            select(RoundStop)
+            .join(Round, RoundStop.round_id == Round.id)
+            .join(TransportDay, Round.day_id == TransportDay.id)
+            .where(TransportDay.date < now.date(), RoundStop.booking_id.is_not(None))
+            .order_by(TransportDay.date.desc(), RoundStop.id)
+        ).first()
+        if stop is None:
+            return
+        coordinator = db.scalars(select(User).where(User.username == "coordination")).one()
+        for status in (StopStatus.planned, StopStatus.nobody_answered):
+            if status is StopStatus.planned or status in marks_for(stop):
+                mark_stop(db, stop=stop, status=status, actor=coordinator, now=now)
 
 
 def make_app(path: Path) -> Flask:

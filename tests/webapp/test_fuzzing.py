@@ -290,6 +290,9 @@ def test_the_crawl_meets_the_forms_of_every_role(fuzzer):
         "transport.new_vehicle",
         "transport.edit_settings",
         "privacy.erase",
+        "driver.mark",
+        "driver.acknowledge",
+        "calendar.revoke_feed",
     ):
         assert expected in endpoints, f"{expected} absent des formulaires trouvés"
     roles = {form.role for form in site.forms}
