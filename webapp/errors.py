@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from flask import Flask, render_template
@@ -15,7 +16,6 @@ PAGES = {400, 403, 404, 405, 429, 500}
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -50,7 +50,9 @@ def _database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
     """
     from flask import current_app
 
-    current_app.logger.warning("Base de données injoignable : %s", error)
+    # The driver's own message only: SQLAlchemy's text would add the query and its values.
+    cause = getattr(error, "orig", None) or error
+    current_app.logger.warning("Database unavailable: %s: %s", type(cause).__name__, cause)
     _forget_failed_transaction()
     # Straight from Jinja: render_template would run the context processors, and
     # Flask-Login's loads the signed-in user from the database, failing again.
@@ -59,10 +61,28 @@ def _database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
     return page, ServiceUnavailable.code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
+# What SQLite says when the file is busy or out of reach, as opposed to a wrong query (a
+# missing table or column after a forgotten migration is a bug: it must stay a logged 500).
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database table is locked",
+    "unable to open",
+    "disk i/o",
+)
+
+
 def _is_disconnect(error: Exception) -> bool:
-    return isinstance(error, OperationalError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
+    """The database is away, busy or dropped the connection: worth a calm 503 and a retry."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):
+        message = str(error.orig).lower()
+        return any(sign in message for sign in _SQLITE_UNAVAILABLE)
+    # PostgreSQL files wrong queries under ProgrammingError; its OperationalErrors are about the
+    # server: refused or lost connections, shutdown, deadlocks and lock timeouts.
+    return True
 
 
 def _unexpected_error(error: Exception) -> Any:

@@ -726,3 +726,29 @@ def test_a_solver_killed_mid_way_leaves_the_rounds_and_the_coordinator_can_start
     day = _wait_for_end(db, centre_id, seconds=60)
     assert day.job_status is JobStatus.done, day.job_message
     assert "4 passager(s)" in day.job_message
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_wrong_query_is_a_logged_500_not_an_outage(
+    app: Flask, client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A missing column (a forgotten migration, a bug) must not pass for a database outage:
+    SQLite files it under OperationalError, PostgreSQL under ProgrammingError; both are 500s,
+    logged with their traceback."""
+    from sqlalchemy import text
+
+    from webapp.db import get_db
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/essai-colonne-absente")
+    def wrong_query() -> str:
+        get_db().execute(
+            text("SELECT no_such_column FROM persons WHERE last_name = :n"), {"n": "Dupont"}
+        )
+        return "jamais"
+
+    response = client.get("/essai-colonne-absente")
+    assert response.status_code == 500
+    assert "Retry-After" not in response.headers
+    assert any(record.exc_info for record in caplog.records)
