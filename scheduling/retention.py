@@ -3,9 +3,10 @@
 `purge_old_personal_data` (run nightly, or by hand with ``flask --app webapp privacy purge``):
 
 - a person with no trace of activity since the cutoff (no booking made, changed or cancelled,
-  no session attended or booked, no transport stop, no message, no welfare alert, no change in
-  the audit log) is anonymised by the GDPR erasure itself (`scheduling.privacy.erase_person`):
-  bookings stay, without name or address, so the centre's figures stay true;
+  no session attended or booked, no transport stop, no message, no welfare alert, no calendar
+  link given, no change in the audit log) is anonymised by the GDPR erasure itself
+  (`scheduling.privacy.erase_person`): bookings stay, without name or address, so the centre's
+  figures stay true;
 - welfare alerts raised before the cutoff lose their address and their free-text note (the
   alert itself stays: the reports count them);
 - messages (e-mails sent, calls to make) created before the cutoff are deleted;
@@ -15,6 +16,10 @@
 A person with no dated trace at all (registered before the audit log existed, never booked) is
 kept and counted: nothing says how old their record is, and erasing someone registered yesterday
 would be worse than keeping them. The coordination decides for them (the erase page).
+
+A person still in use is kept and counted too, whatever her traces say: her own account is
+active (she signs in), or an active carer's account is linked to her (the carer follows her).
+Erasing her would unlink and lock those accounts; the coordination is told so it can decide.
 
 Persons this rule erased are anonymised exactly as on request; the rule acts with the rights of
 the centre's coordination.
@@ -31,7 +36,16 @@ from sqlalchemy import Select, delete, func, select, union_all, update
 from sqlalchemy.orm import Session as DbSession
 
 from scheduling.audit import AuditEntry
-from scheduling.models import ActivitySession, Booking, Notification, Person, Role, User
+from scheduling.models import (
+    ActivitySession,
+    Booking,
+    CalendarToken,
+    Notification,
+    Person,
+    Role,
+    User,
+    carer_link,
+)
 from scheduling.notifications import format_date
 from scheduling.privacy import erase_person
 from scheduling.transport_models import RoundStop, WelfareAlert
@@ -57,6 +71,7 @@ class RetentionReport:
     messages: int = 0
     audit_entries: int = 0
     undated: int = 0
+    in_use: int = 0
 
     def lines(self) -> list[str]:
         """The report in French, one line each, for the command line and the job's log."""
@@ -81,6 +96,11 @@ class RetentionReport:
             f"Lignes du journal plus anciennes, {'à supprimer' if dry else 'supprimées'} : "
             f"{self.audit_entries}.",
         ]
+        if self.in_use:
+            lines.append(
+                "Personnes sans activité depuis mais liées à un compte actif (le leur ou celui "
+                f"d'un aidant), gardées, à examiner par la coordination : {self.in_use}."
+            )
         if self.undated:
             lines.append(
                 "Personnes sans aucune activité datée (ni réservation ni modification "
@@ -113,13 +133,18 @@ def purge_old_personal_data(
     cutoff = cutoff_for(now, months)
     report = RetentionReport(months=months, cutoff=cutoff, dry_run=dry_run)
     last_activity = _last_activity(db)
+    in_use = _linked_to_active_accounts(db)
     for person in db.scalars(select(Person).order_by(Person.id)):
         if _already_erased(person):
             continue
         last = last_activity.get(person.id)
         if last is None:
             report.undated += 1
-        elif last < cutoff:
+        elif last >= cutoff:
+            continue
+        elif person.id in in_use:
+            report.in_use += 1
+        else:
             report.persons.append(ErasedPerson(person.id, person.centre_id, person.full_name, last))
     old_alerts = (
         WelfareAlert.raised_at < cutoff,
@@ -177,7 +202,19 @@ def _activity_dates() -> list[Select[Any, Any]]:
         select(WelfareAlert.person_id, WelfareAlert.raised_at),
         select(Notification.person_id, Notification.created_at),
         select(AuditEntry.person_id, AuditEntry.at),
+        select(CalendarToken.person_id, CalendarToken.created_at),
     ]
+
+
+def _linked_to_active_accounts(db: DbSession) -> set[int]:
+    """Persons whose own account is active, or whom an active carer's account is linked to."""
+    own = select(User.person_id).where(User.active.is_(True), User.person_id.is_not(None))
+    helped = (
+        select(carer_link.c.person_id)
+        .join(User, User.id == carer_link.c.user_id)
+        .where(User.active.is_(True))
+    )
+    return {pid for pid in db.scalars(union_all(own, helped)) if pid is not None}
 
 
 def _last_activity(db: DbSession) -> dict[int, dt.datetime]:

@@ -14,10 +14,13 @@ from scheduling.audit import AuditEntry, AuditKind
 from scheduling.models import (
     Booking,
     BookingStatus,
+    CalendarToken,
+    FeedKind,
     Notification,
     NotificationChannel,
     NotificationKind,
     Person,
+    User,
 )
 from scheduling.retention import purge_old_personal_data
 from scheduling.transport_models import WelfareAlert
@@ -204,3 +207,50 @@ def test_the_audit_log_is_kept_as_long_as_the_data_it_is_about(db, past):
     db.commit()
     assert "Lignes du journal plus anciennes, supprimées : 1." in report.lines()
     assert db.scalars(select(AuditEntry.at)).all() == [LAST_YEAR]
+
+
+def test_a_person_still_using_navette_is_kept_and_counted(
+    db, past, make_user, make_person, make_session, make_booking
+):
+    """Her own active account, or an active carer linked to her, says she is still followed:
+    no booking for 36 months is not enough to erase her (it would lock her out, and the carer
+    would lose her)."""
+    long_ago = make_session(starts_at=LONG_AGO)
+    own = make_user(person_id=past.old.id)
+    helped = make_person(first_name="Hélène", last_name="Aidée", address="12 rue du Four")
+    make_booking(long_ago, person=helped, created_at=LONG_AGO)
+    carer = make_user(helped_persons=[helped])
+    gone = make_person(first_name="Gaston", last_name="Parti", address="14 rue du Four")
+    make_booking(long_ago, person=gone, created_at=LONG_AGO)
+    make_user(person_id=gone.id, active=False)  # a closed account: no reason
+    db.commit()
+
+    report = purge_old_personal_data(db, now=NOW, months=36)
+    db.commit()
+    db.expire_all()
+
+    assert [p.person_id for p in report.persons] == [gone.id]
+    assert report.in_use == 2
+    assert db.get(Person, past.old.id).last_name == "Ancienne"
+    assert db.get(User, own.id).person_id == past.old.id
+    assert [p.id for p in db.get(User, carer.id).helped_persons] == [helped.id]
+    assert (
+        "Personnes sans activité depuis mais liées à un compte actif (le leur ou celui d'un "
+        "aidant), gardées, à examiner par la coordination : 2."
+    ) in report.lines()
+
+
+def test_a_calendar_link_given_recently_is_a_trace_of_activity(db, past):
+    db.add(
+        CalendarToken(
+            centre_id=past.old.centre_id,
+            token="jeton-odette-recent",
+            kind=FeedKind.person,
+            person_id=past.old.id,
+            created_at=LAST_YEAR,
+        )
+    )
+    db.commit()
+    report = purge_old_personal_data(db, now=NOW, months=36, dry_run=True)
+    db.rollback()
+    assert report.persons == []
