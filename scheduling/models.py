@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import scheduling.data_version  # noqa: F401  (the change counter: its table and listeners)
 from scheduling.db import Base
 
 

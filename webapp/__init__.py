@@ -77,6 +77,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(demo_command)
     app.cli.add_command(privacy_cli)
     app.after_request(_security_headers)
+    from webapp import page_cache
+
+    page_cache.init_app(app)  # visitors' agenda pages: its hooks run before/after all others
     return app
 
 

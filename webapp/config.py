@@ -32,7 +32,11 @@ def settings_from_env() -> dict[str, object]:
         "INSECURE_COOKIES": env.get("NAVETTE_INSECURE_COOKIES", "").lower() in TRUTHY,
         "TRUSTED_PROXIES": int(env.get("NAVETTE_TRUSTED_PROXIES") or 0),
         "TRUSTED_HOSTS": _list(env.get("NAVETTE_TRUSTED_HOSTS")),
+        # The site's public address: links in e-mails never come from the request's Host.
+        "BASE_URL": env.get("NAVETTE_BASE_URL") or None,
         "RETENTION_MONTHS": int(env.get("NAVETTE_RETENTION_MONTHS") or DEFAULT_RETENTION_MONTHS),
+        # Visitors' agenda and session pages kept in memory (webapp/page_cache.py); 0 turns off.
+        "PAGE_CACHE": env.get("NAVETTE_PAGE_CACHE", "1").lower() not in ("0", "false", "no"),
     }
 
 
