@@ -18,6 +18,8 @@ export NAVETTE_GEOCODER="${NAVETTE_GEOCODER:-offline}"
 # The demo is served over plain http on 127.0.0.1: let the browser keep the session cookie.
 # A real deployment is served over https and keeps the default (Secure cookies, HSTS).
 export NAVETTE_INSECURE_COOKIES="${NAVETTE_INSECURE_COOKIES:-1}"
+# Links in e-mails (password reset, bookings) point here, never to the request's Host header.
+export NAVETTE_BASE_URL="${NAVETTE_BASE_URL:-http://127.0.0.1:5000}"
 
 echo "== Mise à jour de la base (${DATABASE_URL:-sqlite:///instance/navette.sqlite3})"
 alembic upgrade head

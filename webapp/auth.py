@@ -32,7 +32,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from scheduling.models import Centre, Role, User
-from webapp import reset_tokens, security
+from webapp import links, reset_tokens, security
 from webapp.db import get_db
 from webapp.forms import NavetteForm
 from webapp.mail import send_mail_in_background
@@ -364,7 +364,15 @@ def _minutes() -> int:
 
 
 def _send_reset_link(user: User) -> None:
-    link = url_for("auth.reset_password", token=reset_tokens.make_token(user), _external=True)
+    link = links.trusted_external_url("auth.reset_password", token=reset_tokens.make_token(user))
+    if link is None:
+        # The user still gets the same neutral answer; the operator must fix the setting.
+        current_app.logger.error(
+            "Password-reset e-mail NOT sent: set NAVETTE_BASE_URL (the site's public address, "
+            "e.g. https://navette.example.fr) so that a forged Host header cannot point the "
+            "e-mailed link at another site."
+        )
+        return
     body = (
         f"Bonjour {user.display_name},\n\n"
         f"Quelqu'un (vous, sans doute) a demandé un nouveau mot de passe pour le compte "

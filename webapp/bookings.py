@@ -41,6 +41,7 @@ from webapp.db import get_db
 from webapp.forms import BookingForm, ConfirmForm, CycleForm, int_choice
 from webapp.fr import fr_when
 from webapp.ical import booking_file
+from webapp.links import external_url
 from webapp.mail import send_mail, send_notifications
 from webapp.transport import hooks as transport_hooks
 
@@ -115,7 +116,7 @@ def _mail_booker(booking: Booking, notified: Sequence[str]) -> None:
 
 
 def _booking_url(booking: Booking) -> str:
-    return url_for("bookings.show_booking", booking_id=booking.id, _external=True)
+    return external_url("bookings.show_booking", booking_id=booking.id)
 
 
 def _deliver(notifications: Sequence[Notification]) -> list[str]:
@@ -401,7 +402,7 @@ def _mail_booker_cycle(series: SessionSeries, booked: list[Booking], notified: l
         series=series,
         person=booked[0].person,
         bookings=booked,
-        url=url_for("bookings.list_bookings", _external=True),
+        url=external_url("bookings.list_bookings"),
     )
     send_mail(address, f"Inscription au cycle : {series.activity.title}", body)
 

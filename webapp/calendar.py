@@ -40,6 +40,7 @@ from scheduling.people import STAFF_ROLES
 from webapp.auth import current_centre, current_centre_id, role_required
 from webapp.db import get_db
 from webapp.ical import Feed, agenda_feed, animator_feed, bookings_feed, rounds_feed
+from webapp.links import external_url
 
 bp = Blueprint("calendar", __name__)
 
@@ -154,7 +155,7 @@ def public_feed_url(commune_id: object = None, field: object = None) -> str:
     value = str(getattr(field, "value", field) or "")
     if value in Field.__members__:
         args["field"] = value
-    return url_for("calendar.centre_agenda", slug=centre.slug, _external=True, **args)
+    return external_url("calendar.centre_agenda", slug=centre.slug, **args)
 
 
 def webcal(url: str) -> str:
@@ -239,7 +240,7 @@ def _feed_of(row: CalendarToken, centre: Centre, now: dt.datetime) -> Feed | Non
 
 def subscribe_links(row: CalendarToken) -> dict[str, str]:
     """The feed's URL and the links that add it to a calendar application."""
-    https = url_for("calendar.private_feed", token=row.token, _external=True)
+    https = external_url("calendar.private_feed", token=row.token)
     return {
         "url": https,
         "webcal": webcal(https),

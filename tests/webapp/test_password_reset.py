@@ -218,3 +218,36 @@ def test_a_new_password_ends_the_account_s_other_sessions(app, client, world, sm
     assert choose(app.test_client(), path, "encore-un-autre-secret").status_code == 302
     assert elsewhere.get("/reservations").status_code == 302
     assert client.get("/reservations").status_code == 302
+
+
+def ask_from_foreign_host(client):
+    """The whole exchange (form, cookie, POST) with `Host: evil.example`."""
+    url = "http://evil.example/mot-de-passe-oublie"
+    return client.post(url, data={"csrf_token": csrf_token(client, url), "username": "aidante"})
+
+
+def test_the_e_mailed_link_comes_from_the_base_url_never_from_the_host_header(
+    app, client, world, smtp_sink
+):
+    """NAVETTE_BASE_URL set (TRUSTED_HOSTS not): a forged Host header changes nothing."""
+    app.config["BASE_URL"] = "https://navette.crt.example/"
+    response = ask_from_foreign_host(client)
+    assert SENT in text_of(response)
+    body = wait_for_mail(smtp_sink, "marie@example.org")[0].get_content()
+    assert "evil.example" not in body
+    assert "https://navette.crt.example/mot-de-passe-oublie/" in body
+    assert choose(client, reset_link(smtp_sink, "marie@example.org")).status_code == 302
+
+
+def test_a_server_without_base_url_sends_no_reset_link_and_tells_the_operator(
+    app, client, world, smtp_sink, caplog
+):
+    """Neither NAVETTE_BASE_URL nor TRUSTED_HOSTS on a server: the link could point anywhere,
+    so no e-mail leaves; the person gets the usual answer, the log says what to set."""
+    app.config["TESTING"] = False
+    response = ask_from_foreign_host(client)
+    assert response.status_code == 200
+    assert SENT in text_of(response)
+    assert "NAVETTE_BASE_URL" in caplog.text
+    # Nothing was handed to the mail thread (the decision is taken before, in the request).
+    assert smtp_sink.to("marie@example.org") == []
