@@ -87,8 +87,9 @@ def export_person(db: DbSession, *, actor: User, person_id: int) -> dict[str, An
 
 def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime) -> Result[Person]:
     """Erase a person on request: future bookings cancelled (the waitlist moves up), personal
-    data blanked, carers unlinked, messages deleted. Past bookings stay, anonymous, so the
-    centre's activity figures remain true."""
+    data blanked (welfare alerts' addresses and notes too), carers unlinked, messages deleted,
+    her own account closed and blanked. Past bookings stay, anonymous, so the centre's activity
+    figures remain true."""
     if not actor.active or actor.role not in ERASING_ROLES:
         return failed({"__all__": "Seule la coordination peut effacer une personne."})
     person = get_person_for(db, actor, person_id)
@@ -120,7 +121,7 @@ def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime
         booking.pickup_address = ""
     _forget_home_on_rounds(db, person)
     for account in db.scalars(select(User).where(User.person_id == person.id)):
-        account.person_id = None
+        _close_own_account(account)
     person.carers.clear()
     person.first_name = "Personne"
     person.last_name = f"effacée n° {person.id}"
@@ -134,6 +135,19 @@ def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime
     person.driver_notes = ""
     db.flush()
     return succeeded(person)
+
+
+def _close_own_account(account: User) -> None:
+    """The person's own account: it cannot sign in any more, and keeps nothing that names her.
+    The row stays (the log's entries point to it, already relabelled by `audit.forget_person`)."""
+    account.person_id = None
+    account.active = False
+    account.display_name = "Compte effacé"
+    account.email = None
+    account.phone = None
+    # Unique, and not a name anyone signs in with; "!" is a hash no password matches.
+    account.username = f"compte-efface-{account.id}"
+    account.password_hash = "!"
 
 
 def _forget_home_on_rounds(db: DbSession, person: Person) -> None:
@@ -154,6 +168,7 @@ def _forget_home_on_rounds(db: DbSession, person: Person) -> None:
         stop.lon = person.commune.lon
     for alert in db.scalars(select(WelfareAlert).where(WelfareAlert.person_id == person.id)):
         alert.address = ""
+        alert.note = ""  # free text about her (« la clé est chez la voisine »)
 
 
 def _forget_cached_addresses(db: DbSession, person: Person) -> None:

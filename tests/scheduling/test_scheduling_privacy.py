@@ -190,3 +190,49 @@ def test_erasure_drops_the_persons_address_from_the_geocoding_cache_only(
     assert "Chez sa fille, 24100 Bergerac" not in cached
     assert home in cached  # the spouse is still picked up there
     assert default_pickup_address(neighbour) in cached
+
+
+def test_erasure_closes_and_blanks_the_persons_own_account_and_her_alert_notes(
+    db, make_person, make_user, coordinator, now
+):
+    from werkzeug.security import check_password_hash
+
+    from scheduling.models import User
+    from scheduling.transport_models import WelfareAlert
+
+    person = make_person(first_name="Léa", last_name="Roux", address="5 rue du Lavoir")
+    own = make_user(
+        person_id=person.id,
+        username="lea.roux",
+        password="secret-de-lea",
+        display_name="Léa Roux",
+        email="lea.roux@example.org",
+        phone="06 11 22 33 44",
+    )
+    carer = make_user(display_name="Paul Roux", helped_persons=[person])
+    alert = WelfareAlert(
+        centre_id=person.centre_id,
+        person_id=person.id,
+        address=person.address,
+        note="La clé est chez la voisine, Mme Roux a une canne.",
+        raised_at=now - dt.timedelta(days=2),  # recent: the retention purge would keep it
+    )
+    db.add(alert)
+    db.flush()
+
+    assert erase_person(db, actor=coordinator, person_id=person.id, now=now).ok
+    db.commit()
+    db.expire_all()
+
+    account = db.get(User, own.id)
+    assert account.person_id is None
+    assert account.active is False
+    assert (account.display_name, account.email, account.phone) == ("Compte effacé", None, None)
+    assert account.username == f"compte-efface-{own.id}"
+    assert not check_password_hash(account.password_hash, "secret-de-lea")
+    # The carer is someone else: unlinked, not closed.
+    carer = db.get(User, carer.id)
+    assert carer.active and carer.display_name == "Paul Roux" and carer.helped_persons == []
+    alert = db.get(WelfareAlert, alert.id)
+    assert (alert.address, alert.note) == ("", "")
+    assert alert.raised_at == now - dt.timedelta(days=2)  # still counted in the reports

@@ -174,3 +174,18 @@ def test_erasure_keeps_past_bookings_anonymous_and_frees_future_seats(
     assert "Delmas" not in roster and "DELMAS" not in roster
     assert "effacée" in roster
     assert "Delmas" not in text_of(client.get("/animation/telephone?q=delmas"))
+
+
+def test_the_notice_says_exactly_what_the_erasure_does_and_its_exceptions(client, world):
+    text = text_of(client.get("/confidentialite"))
+    for words in (
+        # What erase_person blanks, beyond the person's record.
+        "l'adresse et les notes des alertes « personne ne répond » qui vous concernent",
+        "Si vous aviez votre propre compte, il est fermé : son nom, son identifiant, son adresse "
+        "e-mail et son téléphone sont effacés, et plus personne ne peut s'y connecter.",
+        # What the nightly purge leaves to the coordination.
+        "une fiche sans aucune activité datée est examinée par la coordination",
+        "celui d'un aidant qui la suit, est encore ouvert n'est pas effacée automatiquement",
+        "vos réservations passées, sans votre nom ni votre adresse",
+    ):
+        assert words in text, words
