@@ -43,7 +43,7 @@ from scheduling.models import (
     User,
     _enum_column,
 )
-from scheduling.notifications import format_date, format_when
+from scheduling.notifications import format_date, format_when, plural
 from scheduling.people import _fold
 from scheduling.transport_models import (
     DayStatus,
@@ -321,9 +321,9 @@ def _describe_cycle(log: _Log, opened: _Open, series_id: int) -> None:
         object_id=series_id,
         summary=(
             f"Inscription au cycle « {title} » : "
-            f"{_count(len(opened.statuses), 'séance', 'séances')} "
-            f"({_count(confirmed, 'confirmée', 'confirmées')}, "
-            f"{_count(waiting, 'en liste d’attente', 'en liste d’attente')})."
+            f"{plural(len(opened.statuses), 'séance', 'séances')} "
+            f"({plural(confirmed, 'confirmée', 'confirmées')}, "
+            f"{plural(waiting, 'en liste d’attente', 'en liste d’attente')})."
         ),
     )
 
@@ -422,7 +422,7 @@ def _session_created(log: _Log, session: ActivitySession) -> None:
 def _session_cancelled_summary(words: str, bookings: int) -> str:
     text = f"Séance annulée : {words}."
     if bookings:
-        text += f" {_count(bookings, 'réservation annulée', 'réservations annulées')} avec elle."
+        text += f" {plural(bookings, 'réservation annulée', 'réservations annulées')} avec elle."
     return text
 
 
@@ -477,7 +477,7 @@ def _series_created(log: _Log, series: SessionSeries) -> None:
         summary=(
             f"Cycle créé : « {activity.title} », {series.frequency.label.lower()}, "
             f"du {format_date(series.first_date)} au {format_date(series.until_date)} "
-            f"({_count(count, 'séance', 'séances')})."
+            f"({plural(count, 'séance', 'séances')})."
         ),
     )
 
@@ -589,7 +589,7 @@ def _day_changed(log: _Log, day: TransportDay) -> None:
     else:
         return
     if action != "rounds.build_requested":
-        text += f" ({_count(len(day.rounds), 'tournée', 'tournées')})."
+        text += f" ({plural(len(day.rounds), 'tournée', 'tournées')})."
     log.add(centre_id=day.centre_id, kind=AuditKind.rounds, action=action, obj=day, summary=text)
 
 
@@ -630,10 +630,6 @@ _ON_CHANGE: dict[type[Any], Callable[[_Log, Any], None]] = {
     TransportDay: _day_changed,
     RoundStop: _stop_changed,
 }
-
-
-def _count(count: int, singular: str, plural: str) -> str:
-    return f"{count} {singular if count in (0, 1) else plural}"
 
 
 # --- reading --------------------------------------------------------------------------------

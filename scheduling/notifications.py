@@ -39,6 +39,11 @@ MONTHS = (
 )
 
 
+def plural(count: int, singular: str, plural_form: str) -> str:
+    """« 1 place », « 3 places » (French puts 0 in the singular)."""
+    return f"{count} {singular if count in (0, 1) else plural_form}"
+
+
 def format_date(day: dt.date) -> str:
     """« mardi 8 décembre 2026 »."""
     number = "1er" if day.day == 1 else str(day.day)

@@ -46,7 +46,7 @@ from scheduling.models import (
     User,
     carer_link,
 )
-from scheduling.notifications import format_date
+from scheduling.notifications import format_date, plural
 from scheduling.privacy import erase_person
 from scheduling.transport_models import RoundStop, WelfareAlert
 
@@ -109,14 +109,10 @@ class RetentionReport:
         return lines
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n <= 1 else many}"
-
-
 def duration_label(months: int) -> str:
     """« 3 ans », « 18 mois »."""
     if months % 12 == 0:
-        return _count(months // 12, "an", "ans")
+        return plural(months // 12, "an", "ans")
     return f"{months} mois"
 
 

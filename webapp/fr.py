@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 
+from scheduling.notifications import plural
+
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = (
     "janvier",
@@ -49,11 +51,6 @@ def fr_when(
     if ends_at is not None:
         text += f" – {fr_time(ends_at)}"
     return text
-
-
-def plural(count: int, singular: str, plural_form: str) -> str:
-    """'1 place', '3 places'."""
-    return f"{count} {singular if count in (0, 1) else plural_form}"
 
 
 def with_town(address: str, commune: Any) -> str:

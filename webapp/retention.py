@@ -14,13 +14,14 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from scheduling.retention import RetentionReport, purge_old_personal_data
+from webapp.config import DEFAULT_RETENTION_MONTHS
 from webapp.db import session_scope
 
 privacy_cli = AppGroup("privacy", help="Données personnelles : conservation limitée.")
 
 
 def retention_months(app: Flask) -> int:
-    return int(app.config.get("RETENTION_MONTHS", 36))
+    return int(app.config.get("RETENTION_MONTHS", DEFAULT_RETENTION_MONTHS))
 
 
 def run_purge(

@@ -254,3 +254,15 @@ def test_a_calendar_link_given_recently_is_a_trace_of_activity(db, past):
     report = purge_old_personal_data(db, now=NOW, months=36, dry_run=True)
     db.rollback()
     assert report.persons == []
+
+
+def test_durations_and_counts_are_worded_in_french():
+    from scheduling.notifications import plural
+    from scheduling.retention import duration_label
+
+    assert [duration_label(m) for m in (12, 36, 18)] == ["1 an", "3 ans", "18 mois"]
+    assert [plural(n, "séance", "séances") for n in (0, 1, 2)] == [
+        "0 séance",
+        "1 séance",
+        "2 séances",
+    ]

@@ -84,3 +84,12 @@ def test_the_duration_comes_from_the_environment_and_shows_on_the_notice(
     assert "Après 18 mois sans aucune activité" in text
     assert "effacées automatiquement" in text
     app.extensions["navette_engine"].dispose()
+
+
+def test_without_the_setting_the_purge_uses_the_one_default(app, monkeypatch):
+    from webapp import config, retention
+
+    app.config.pop("RETENTION_MONTHS", None)
+    assert retention.retention_months(app) == config.DEFAULT_RETENTION_MONTHS
+    monkeypatch.setattr(retention, "DEFAULT_RETENTION_MONTHS", 24)  # one place to change it
+    assert retention.retention_months(app) == 24
