@@ -121,12 +121,22 @@ def cutoff_for(now: dt.datetime, months: int) -> dt.datetime:
 
 
 def purge_old_personal_data(
-    db: DbSession, *, now: dt.datetime, months: int, dry_run: bool = False
+    db: DbSession,
+    *,
+    now: dt.datetime,
+    months: int,
+    dry_run: bool = False,
+    utc_now: dt.datetime | None = None,
 ) -> RetentionReport:
-    """Forget what is older than `months` (see the module's doc). Flushes; the caller commits."""
+    """Forget what is older than `months` (see the module's doc). Flushes; the caller commits.
+
+    Each column is compared in its own convention: `now` is the centres' wall-clock time (naive),
+    like bookings, sessions, stops, alerts, messages and calendar links; `utc_now` is the same
+    moment in UTC (naive), like the audit log's `at` (`now` when not given)."""
     if months < 1:
         raise ValueError("La durée de conservation doit être d'au moins un mois.")
     cutoff = cutoff_for(now, months)
+    utc_cutoff = cutoff_for(utc_now or now, months)
     report = RetentionReport(months=months, cutoff=cutoff, dry_run=dry_run)
     last_activity = _last_activity(db)
     in_use = _linked_to_active_accounts(db)
@@ -149,7 +159,7 @@ def purge_old_personal_data(
     report.alerts = db.scalar(select(func.count(WelfareAlert.id)).where(*old_alerts)) or 0
     old_messages = Notification.created_at < cutoff
     report.messages = db.scalar(select(func.count(Notification.id)).where(old_messages)) or 0
-    old_entries = AuditEntry.at < cutoff
+    old_entries = AuditEntry.at < utc_cutoff
     report.audit_entries = db.scalar(select(func.count(AuditEntry.id)).where(old_entries)) or 0
     if dry_run:
         return report

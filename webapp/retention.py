@@ -8,11 +8,15 @@ in French, what it did. The task queue (webapp/jobs.py) runs the same every nigh
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
 
+from scheduling.models import Centre
 from scheduling.retention import RetentionReport, purge_old_personal_data
 from webapp.config import DEFAULT_RETENTION_MONTHS
 from webapp.db import session_scope
@@ -27,13 +31,31 @@ def retention_months(app: Flask) -> int:
 def run_purge(
     app: Flask, *, dry_run: bool = False, now: dt.datetime | None = None
 ) -> RetentionReport:
-    """Purge in one transaction: everything is forgotten, or nothing (on error)."""
-    now = now or dt.datetime.now().replace(microsecond=0)
+    """Purge in one transaction: everything is forgotten, or nothing (on error).
+
+    `now` (for tests) is the centres' wall-clock time; by default it is read from the clock in
+    the centres' zone, and the audit log, written in UTC, is compared with the UTC time."""
+    utc_now = None
     with session_scope(app) as db:
-        report = purge_old_personal_data(db, now=now, months=retention_months(app), dry_run=dry_run)
+        if now is None:
+            utc = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            now = utc.astimezone(ZoneInfo(_centres_zone(db))).replace(tzinfo=None)
+            utc_now = utc.replace(tzinfo=None)
+        report = purge_old_personal_data(
+            db, now=now, months=retention_months(app), dry_run=dry_run, utc_now=utc_now
+        )
         if dry_run:
             db.rollback()
     return report
+
+
+def _centres_zone(db: DbSession) -> str:
+    """The zone the centres' times are written in. A site whose centres lie in different zones
+    gets Europe/Paris: a few hours either way against months of retention only moves an erasure
+    by one night, and the purge never cancels a booking (a booking to come is recent activity)."""
+    paris = "Europe/Paris"
+    zones = {zone or paris for zone in db.scalars(select(Centre.timezone).distinct())}
+    return zones.pop() if len(zones) == 1 else paris
 
 
 @privacy_cli.command("purge")

@@ -266,3 +266,27 @@ def test_durations_and_counts_are_worded_in_french():
         "1 séance",
         "2 séances",
     ]
+
+
+def test_the_audit_log_is_compared_in_utc_the_rest_in_local_time(db, past):
+    """10 h in France in winter is 9 h UTC: an entry written at 9 h 30 UTC three years ago is
+    not yet older than three years, though 9 h 30 is before 10 h."""
+
+    def entry(at: dt.datetime) -> AuditEntry:
+        return AuditEntry(
+            centre_id=past.recent.centre_id,
+            at=at,
+            actor_label="Paul Lebrun (Coordination)",
+            kind=AuditKind.booking,
+            action="booking.created",
+            object_type="booking",
+            person_id=past.recent.id,
+            summary="Réservation",
+        )
+
+    db.add_all([entry(dt.datetime(2023, 11, 22, 8, 30)), entry(dt.datetime(2023, 11, 22, 9, 30))])
+    db.commit()
+    report = purge_old_personal_data(db, now=NOW, utc_now=NOW - dt.timedelta(hours=1), months=36)
+    db.commit()
+    assert report.audit_entries == 1
+    assert dt.datetime(2023, 11, 22, 9, 30) in db.scalars(select(AuditEntry.at)).all()
