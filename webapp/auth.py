@@ -251,7 +251,8 @@ THROTTLED = (
 RESET_THROTTLED = (
     "Trop de demandes en peu de temps. Attendez une heure avant de réessayer, ou appelez le centre."
 )
-# Checked when the account name is unknown, so the answer takes as long as for a real account.
+# Checked when the account is unknown or deactivated, so the answer takes as long as for a
+# usable account.
 _UNKNOWN_ACCOUNT_HASH = generate_password_hash("navette: pas de compte")
 
 
@@ -285,11 +286,8 @@ def sign_in() -> str | Response | tuple[str, int]:
     error = None
     if form.validate_on_submit():
         username = (form.username.data or "").strip()
-        user = find_user(get_db(), username)
-        password = form.password.data or ""
+        user = authenticate(get_db(), username, form.password.data or "")
         if user is None:
-            check_password_hash(_UNKNOWN_ACCOUNT_HASH, password)
-        if user is None or not user.active or not password_matches(user, password):
             security.mark_failure()
             error = "Identifiant ou mot de passe incorrect."
         else:
@@ -299,6 +297,19 @@ def sign_in() -> str | Response | tuple[str, int]:
     elif request.method == "POST":
         security.mark_failure()  # an empty password counts too
     return render_template("auth/sign_in.html", form=form, error=error)
+
+
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    """The active account `username` if `password` is its password, else None.
+
+    Exactly one password hash is checked whatever the case (unknown account, deactivated
+    account, wrong or right password), so the time taken tells nothing about the account.
+    """
+    user = find_user(db, username)
+    usable = user is not None and user.active
+    stored = user.password_hash if user is not None and usable else _UNKNOWN_ACCOUNT_HASH
+    matches = check_password_hash(stored, password)
+    return user if usable and matches else None
 
 
 @bp.post("/deconnexion")

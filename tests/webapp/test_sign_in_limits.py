@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from scheduling.models import User
 from tests.webapp.conftest import PASSWORD, post, sign_in, text_of
-from webapp import create_app
+from webapp import auth, create_app
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -64,6 +65,31 @@ def test_the_account_limit_holds_from_another_address(client, world):
         **from_address("10.0.9.9"),
     )
     assert response.status_code == 429
+
+
+def test_a_deactivated_account_checks_a_password_hash_like_any_other(
+    app, client, world, db, monkeypatch
+):
+    """Without hashing, a deactivated account answered in 4 ms instead of 80: exactly one hash
+    is checked for an unknown, a deactivated and a usable account alike."""
+    checked: list[str] = []
+    real_check = auth.check_password_hash
+
+    def counting_check(stored: str, password: str) -> bool:
+        checked.append(stored)
+        return real_check(stored, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", counting_check)
+    user = db.get(User, world.carer.id)
+    user.active = False
+    db.commit()
+    response = sign_in(client, "aidante", PASSWORD)
+    assert response.status_code == 200
+    assert "Identifiant ou mot de passe incorrect." in text_of(response)
+    assert checked == [auth._UNKNOWN_ACCOUNT_HASH]
+    sign_in(client, "personne-inconnue", "mauvais")
+    sign_in(client, "autre-aidant", "mauvais")
+    assert len(checked) == 3
 
 
 def test_one_address_trying_many_names_is_throttled_too(app, client, world):
