@@ -36,6 +36,7 @@ from sqlalchemy import Select, delete, func, select, union_all, update
 from sqlalchemy.orm import Session as DbSession
 
 from scheduling.audit import AuditEntry
+from scheduling.db import is_postgresql
 from scheduling.models import (
     ActivitySession,
     Booking,
@@ -135,6 +136,7 @@ def purge_old_personal_data(
     moment in UTC (naive), like the audit log's `at` (`now` when not given)."""
     if months < 1:
         raise ValueError("La durée de conservation doit être d'au moins un mois.")
+    _one_purge_at_a_time(db)
     cutoff = cutoff_for(now, months)
     utc_cutoff = cutoff_for(utc_now or now, months)
     report = RetentionReport(months=months, cutoff=cutoff, dry_run=dry_run)
@@ -177,6 +179,18 @@ def purge_old_personal_data(
     db.execute(delete(AuditEntry).where(old_entries))
     db.flush()
     return report
+
+
+# Any constant, the same for every purge: the key of PostgreSQL's advisory lock.
+PURGE_LOCK_KEY = 4_127_913_275
+
+
+def _one_purge_at_a_time(db: DbSession) -> None:
+    """Several queue consumers may run the nightly purge at once. On PostgreSQL the second waits
+    here until the first commits, then reads what is left (nothing to erase twice, no second
+    « personne effacée » entry). SQLite's write lock (BEGIN IMMEDIATE) already serialises them."""
+    if is_postgresql(db):
+        db.execute(select(func.pg_advisory_xact_lock(PURGE_LOCK_KEY)))
 
 
 def _already_erased(person: Person) -> bool:

@@ -4,13 +4,17 @@ alerts lose their address and note, old messages go; on SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from scheduling import audit
 from scheduling.audit import AuditEntry, AuditKind
+from scheduling.db import is_postgresql
 from scheduling.models import (
     Booking,
     BookingStatus,
@@ -22,7 +26,7 @@ from scheduling.models import (
     Person,
     User,
 )
-from scheduling.retention import purge_old_personal_data
+from scheduling.retention import PURGE_LOCK_KEY, purge_old_personal_data
 from scheduling.transport_models import WelfareAlert
 
 NOW = dt.datetime(2026, 11, 22, 10, 0)
@@ -290,3 +294,48 @@ def test_the_audit_log_is_compared_in_utc_the_rest_in_local_time(db, past):
     db.commit()
     assert report.audit_entries == 1
     assert dt.datetime(2023, 11, 22, 9, 30) in db.scalars(select(AuditEntry.at)).all()
+
+
+def test_two_purges_at_once_erase_each_person_once(db, past, session_factory):
+    """Several queue consumers may start the nightly purge together: on PostgreSQL the second
+    waits for the first to commit, then finds nothing left to erase."""
+    if not is_postgresql(db):
+        pytest.skip("SQLite: BEGIN IMMEDIATE already makes a second purge wait for the first")
+    first, second, watcher = session_factory(), session_factory(), session_factory()
+    for purging in (first, second):
+        audit.install(purging)  # as the app's sessions: the erasure writes « person.erased »
+    later: dict[str, Any] = {}
+
+    def purge_in_parallel() -> None:
+        later["report"] = purge_old_personal_data(second, now=NOW, months=36)
+        second.commit()
+
+    waiting_for_the_lock = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = :key"
+    )
+    try:
+        report = purge_old_personal_data(first, now=NOW, months=36)  # not committed yet
+        assert not watcher.scalar(select(func.pg_try_advisory_xact_lock(PURGE_LOCK_KEY)))
+        watcher.rollback()
+        thread = threading.Thread(target=purge_in_parallel)
+        thread.start()
+        for _ in range(1000):  # until the second purge is seen waiting (bounded)
+            waiting = watcher.scalar(waiting_for_the_lock, {"key": PURGE_LOCK_KEY})
+            watcher.rollback()
+            if waiting:
+                break
+            time.sleep(0.01)
+        assert waiting, "the second purge should wait for the first"
+        first.commit()
+        thread.join(timeout=60)
+    finally:
+        for session in (first, second, watcher):
+            session.rollback()
+            session.close()
+
+    assert [p.person_id for p in report.persons] == [past.old.id]
+    assert later["report"].persons == []
+    erased = select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == "person.erased", AuditEntry.person_id == past.old.id
+    )
+    assert db.scalar(erased) == 1
