@@ -278,24 +278,27 @@ def find_user(db: Session, username: str) -> User | None:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def sign_in() -> str | Response | tuple[str, int]:
-    """Sign in. Failures count against rate limits per account name and per address
-    (webapp/security.py): past them, the page answers 429 before looking at the password."""
+    """Sign in. Every attempt counts against rate limits per account name and address, per
+    account name and per address (webapp/security.py) BEFORE the password is looked at: past
+    them, the page answers 429."""
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = SignInForm()
     error = None
+    if request.method == "POST" and not security.reserve_sign_in(
+        request.form.get("username") or ""
+    ):
+        return throttled_page("auth.sign_in")
     if form.validate_on_submit():
-        username = (form.username.data or "").strip()
+        username = security.account_name(form.username.data or "")
         user = authenticate(get_db(), username, form.password.data or "")
         if user is None:
-            security.mark_failure()
             error = "Identifiant ou mot de passe incorrect."
         else:
+            security.sign_in_succeeded(username)
             open_session(user)
             flash(f"Bonjour {user.display_name}, vous êtes connecté(e).", "success")
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
-    elif request.method == "POST":
-        security.mark_failure()  # an empty password counts too
     return render_template("auth/sign_in.html", form=form, error=error)
 
 
@@ -356,7 +359,7 @@ def forgot_password() -> str | Response:
 
 def _accounts_matching(db: Session, typed: str) -> list[User]:
     """Active accounts with an e-mail whose name or e-mail is `typed` (case-insensitive)."""
-    typed = typed.strip().lower()
+    typed = security.account_name(typed)
     found = db.scalars(
         select(User)
         .where(

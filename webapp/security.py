@@ -5,8 +5,12 @@ memory by default (one process), Redis (``redis://127.0.0.1:6379/0``) when sever
 workers or machines must share the counts. If Redis stops answering, counting goes on in each
 process's memory (logged) rather than failing every sign-in.
 
-Only sign-in FAILURES count (a mistyped password), per account name typed and per address; the
-account name counts whether the account exists or not, so the answer never tells which exist.
+Sign-in attempts are counted BEFORE the password is checked (`reserve_sign_in`): each one
+takes a place in three limits at once, per (account name typed, address), per account name
+from everywhere, and per address, atomically in the storage, so simultaneous requests cannot
+all slip in under the limit. A successful sign-in gives back its account places
+(`sign_in_succeeded`). The account name counts whether the account exists or not, so the
+answer never tells which exist.
 """
 
 from __future__ import annotations
@@ -15,18 +19,23 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
-from limits import parse
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter, RateLimiter
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 # Limits are read from the config at each request, so a deployment (or a test) can change them.
 DEFAULT_LIMITS = {
-    # A person who mistypes their password five times waits ten minutes.
-    "SIGN_IN_ACCOUNT_LIMIT": "5 per 10 minutes",
+    # A person who mistypes their password five times (from their device) waits ten minutes.
+    "SIGN_IN_ACCOUNT_ADDRESS_LIMIT": "5 per 10 minutes",
+    # One account from everywhere: more room, so a stranger elsewhere cannot lock its owner out
+    # with five wrong tries, still far from guessing.
+    "SIGN_IN_ACCOUNT_LIMIT": "30 per 10 minutes",
     # A whole centre may sit behind one address: more room, still far from guessing.
     "SIGN_IN_ADDRESS_LIMIT": "30 per 10 minutes",
     # Reset requests: a few e-mails an hour for one account, at most.
@@ -36,7 +45,7 @@ DEFAULT_LIMITS = {
     "RESET_FORM_ADDRESS_LIMIT": "20 per hour",
 }
 HSTS = "max-age=31536000"
-TRUTHY = ("1", "true", "yes")
+SIGN_IN = "connexion"  # the sign-in counters' namespace in the storage
 
 
 def configure(app: Flask) -> None:
@@ -62,13 +71,12 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, in_memory_fallback_enabled=True)
     limiter.init_app(app)
     app.extensions["navette_limiter"] = limiter
+    # Sign-in counts when the storage (Redis) does not answer: this process's memory.
+    app.extensions["navette_sign_in_fallback"] = MovingWindowRateLimiter(MemoryStorage())
     app.register_error_handler(RateLimitExceeded, _too_many)
     app.register_error_handler(SecurityError, _untrusted_host)
     app.after_request(_hsts)
 
-    failed = _failed
-    _limit(app, limiter, "auth.sign_in", "SIGN_IN_ACCOUNT_LIMIT", account_key, deduct_when=failed)
-    _limit(app, limiter, "auth.sign_in", "SIGN_IN_ADDRESS_LIMIT", address_key, deduct_when=failed)
     _limit(app, limiter, "auth.forgot_password", "RESET_ACCOUNT_LIMIT", account_key)
     _limit(app, limiter, "auth.forgot_password", "RESET_ADDRESS_LIMIT", address_key)
     _limit(app, limiter, "auth.reset_password", "RESET_FORM_ADDRESS_LIMIT", address_key)
@@ -80,22 +88,25 @@ def _limit(
     endpoint: str,
     setting: str,
     key: Callable[[], str],
-    *,
-    deduct_when: Callable[[Response], bool] | None = None,
 ) -> None:
     view: Callable[..., Any] = app.view_functions[endpoint]
     app.view_functions[endpoint] = limiter.limit(
         lambda: str(current_app.config[setting]),
         key_func=key,
         methods=["POST"],
-        deduct_when=deduct_when,
         on_breach=_breach_page(endpoint),
     )(view)
 
 
+def account_name(typed: str) -> str:
+    """An account name as typed, normalised: spaces collapsed, lower case (the lookup is
+    case-insensitive: a tablet often capitalises the first letter on its own)."""
+    return " ".join(typed.split()).lower()[:254]
+
+
 def account_key() -> str:
     """The account name typed in the form (empty: no account limit for this request)."""
-    name = " ".join((request.form.get("username") or "").split()).lower()[:254]
+    name = account_name(request.form.get("username") or "")
     return f"compte:{name}" if name else ""
 
 
@@ -103,26 +114,70 @@ def address_key() -> str:
     return f"adresse:{get_remote_address()}"
 
 
-def mark_failure() -> None:
-    """The view tells that this sign-in failed: it counts against the limits."""
-    g.navette_sign_in_failed = True
+def _sign_in_limits(username: str) -> list[tuple[RateLimitItem, list[str]]]:
+    """The sign-in limits that apply to this request, with their storage keys."""
+    config = current_app.config
+    prefix = str(config.get("RATELIMIT_KEY_PREFIX") or "")
+    name = account_name(username)
+    address = address_key()
+    keys: list[tuple[str, str]] = [("SIGN_IN_ADDRESS_LIMIT", address)]
+    if name:
+        account = f"compte:{name}"
+        keys += [("SIGN_IN_ACCOUNT_ADDRESS_LIMIT", f"{account}|{address}")]
+        keys += [("SIGN_IN_ACCOUNT_LIMIT", account)]
+    return [
+        (parse(str(config[setting])), [a for a in (prefix, SIGN_IN, key) if a])
+        for setting, key in keys
+    ]
 
 
-def _failed(_response: Response) -> bool:
-    return bool(g.get("navette_sign_in_failed"))
+def _run(action: Callable[[RateLimiter], bool | None]) -> bool | None:
+    """Run `action` on the shared counts, or on this process's when the storage is away."""
+    limiter: Limiter = current_app.extensions["navette_limiter"]
+    try:
+        return action(limiter.limiter)
+    except Exception:
+        current_app.logger.warning(
+            "Rate limit storage unreachable: sign-in attempts counted in this process's memory",
+            exc_info=True,
+        )
+        return action(current_app.extensions["navette_sign_in_fallback"])
+
+
+def reserve_sign_in(username: str) -> bool:
+    """Count this sign-in attempt against every limit, before the password is checked.
+
+    False when one limit is already reached: the password must not be looked at. Each limit
+    is taken atomically in the storage, so concurrent attempts cannot all pass its test.
+    """
+    return all(_run(_hit(item, keys)) for item, keys in _sign_in_limits(username))
+
+
+def _hit(item: RateLimitItem, keys: list[str]) -> Callable[[RateLimiter], bool | None]:
+    return lambda strategy: strategy.hit(item, *keys)
+
+
+def _clear(item: RateLimitItem, keys: list[str]) -> Callable[[RateLimiter], bool | None]:
+    return lambda strategy: strategy.clear(item, *keys)
+
+
+def sign_in_succeeded(username: str) -> None:
+    """The account's owner got in: their account's counts start again (not the address's,
+    or one valid account would let its holder try other names from the same address)."""
+    _clear_account(username)
 
 
 def forget_failures(username: str) -> None:
     """Clear an account's failed sign-ins (its password was just reset by its owner)."""
-    limiter: Limiter = current_app.extensions["navette_limiter"]
-    name = " ".join(username.split()).lower()
-    item = parse(str(current_app.config["SIGN_IN_ACCOUNT_LIMIT"]))
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
-    args = [a for a in (prefix, f"compte:{name}", "auth.sign_in") if a]
-    try:
-        limiter.limiter.clear(item, *args)
-    except Exception:  # the storage is away: the limit simply runs its course
-        current_app.logger.exception("Impossible d'effacer les essais manqués de %s", name)
+    _clear_account(username)
+
+
+def _clear_account(username: str) -> None:
+    for item, keys in _sign_in_limits(username)[1:]:  # the first is the address's
+        try:
+            _run(_clear(item, keys))
+        except Exception:  # the storage is away: the limit simply runs its course
+            current_app.logger.exception("Could not clear failed sign-ins")
 
 
 def _breach_page(endpoint: str) -> Callable[[Any], flask.Response | None]:

@@ -4,6 +4,7 @@ secure cookies and HSTS."""
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from flask import Flask
 
 from scheduling.models import User
-from tests.webapp.conftest import PASSWORD, post, sign_in, text_of
+from tests.webapp.conftest import PASSWORD, csrf_token, post, sign_in, text_of
 from webapp import auth, create_app
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -50,14 +51,33 @@ def test_an_unknown_account_is_throttled_the_same_way(client, world):
     assert THROTTLED in text_of(response)
 
 
-def test_the_account_limit_holds_from_another_address(client, world):
-    for index in range(5):
-        post(
-            client,
-            "/connexion",
-            {"username": "aidante", "password": "mauvais"},
-            **from_address(f"10.0.0.{index}"),
-        )
+def wrong_tries_from(client, addresses, username: str = "aidante"):
+    return [
+        post(client, "/connexion", {"username": username, "password": "mauvais"}, **from_address(a))
+        for a in addresses
+    ]
+
+
+def test_strangers_elsewhere_cannot_lock_the_owner_out(client, world):
+    """Five wrong tries for an account from one address block that address for that account
+    only: its owner, on their own device, still signs in."""
+    assert all(r.status_code == 200 for r in wrong_tries_from(client, ["10.0.0.1"] * 5))
+    blocked = wrong_tries_from(client, ["10.0.0.1"])[0]
+    assert blocked.status_code == 429
+    assert THROTTLED in text_of(blocked)
+    response = post(
+        client,
+        "/connexion",
+        {"username": "aidante", "password": PASSWORD},
+        **from_address("10.0.9.9"),
+    )
+    assert response.status_code == 302
+
+
+def test_the_account_limit_holds_from_every_address_together(app, client, world):
+    app.config["SIGN_IN_ACCOUNT_LIMIT"] = "6 per 10 minutes"
+    tries = wrong_tries_from(client, [f"10.0.0.{index}" for index in range(6)])
+    assert all(r.status_code == 200 for r in tries)
     response = post(
         client,
         "/connexion",
@@ -65,6 +85,41 @@ def test_the_account_limit_holds_from_another_address(client, world):
         **from_address("10.0.9.9"),
     )
     assert response.status_code == 429
+    assert THROTTLED in text_of(response)
+    # Another account is not affected.
+    assert sign_in(client, "autre-aidant", PASSWORD).status_code == 302
+
+
+def test_simultaneous_wrong_tries_cannot_overrun_the_limit(app, world, monkeypatch):
+    """Eight wrong passwords sent at the same moment for one account: at most five are looked
+    at (the places are taken before the password is checked, atomically)."""
+    checked: list[str] = []
+    real_check = auth.check_password_hash
+
+    def counting_check(stored: str, password: str) -> bool:
+        checked.append(password)
+        return real_check(stored, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", counting_check)
+    clients = [app.test_client() for _ in range(8)]
+    tokens = [csrf_token(c) for c in clients]
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def attempt(c, token: str) -> None:
+        start.wait()
+        data = {"csrf_token": token, "username": "aidante", "password": "mauvais"}
+        statuses.append(c.post("/connexion", data=data).status_code)
+
+    threads = [
+        threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 5 + [429] * 3
+    assert len(checked) == 5
 
 
 def test_a_deactivated_account_checks_a_password_hash_like_any_other(
