@@ -10,11 +10,13 @@ takes a place in three limits at once, per (account name typed, address), per ac
 from everywhere, and per address, atomically in the storage, so simultaneous requests cannot
 all slip in under the limit. A successful sign-in gives back its account places
 (`sign_in_succeeded`). The account name counts whether the account exists or not, so the
-answer never tells which exist.
+answer never tells which exist. IPv6 visitors are counted by their /64 network (one home or
+one phone gets a whole /64 and could otherwise change address at every try).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -110,8 +112,22 @@ def account_key() -> str:
     return f"compte:{name}" if name else ""
 
 
+def visitor_address() -> str:
+    """The visitor's address as counted: IPv4 as is, IPv6 by its /64 network."""
+    address = get_remote_address() or ""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
 def address_key() -> str:
-    return f"adresse:{get_remote_address()}"
+    return f"adresse:{visitor_address()}"
 
 
 def _sign_in_limits(username: str) -> list[tuple[RateLimitItem, list[str]]]:

@@ -90,6 +90,16 @@ def test_the_account_limit_holds_from_every_address_together(app, client, world)
     assert sign_in(client, "autre-aidant", PASSWORD).status_code == 302
 
 
+def test_ipv6_visitors_are_counted_by_their_64_network(app, client, world):
+    """Changing the last 64 bits of an IPv6 address (every home and phone has 2**64 of them)
+    does not give new tries; another /64 is another visitor."""
+    app.config["SIGN_IN_ADDRESS_LIMIT"] = "3 per 10 minutes"
+    same_network = [f"2001:db8:1:2::{index}" for index in range(1, 4)]
+    assert all(r.status_code == 200 for r in wrong_tries_from(client, same_network, "x"))
+    assert wrong_tries_from(client, ["2001:db8:1:2:ffff::9"], "y")[0].status_code == 429
+    assert wrong_tries_from(client, ["2001:db8:1:3::1"], "y")[0].status_code == 200
+
+
 def test_simultaneous_wrong_tries_cannot_overrun_the_limit(app, world, monkeypatch):
     """Eight wrong passwords sent at the same moment for one account: at most five are looked
     at (the places are taken before the password is checked, atomically)."""
