@@ -42,6 +42,8 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``: SQLite file (default deployment) or PostgreSQL."""
     url = normalize_url(url)
+    # Errors (and so the logs) never carry the query's values: names, addresses, password hashes.
+    kwargs.setdefault("hide_parameters", True)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         connect_args = dict(kwargs.pop("connect_args", {}))

@@ -1,8 +1,10 @@
 """Sending e-mail through SMTP, configured by settings.
 
-Without MAIL_SERVER (the default on a developer's machine) messages are written to the log
-instead of being sent. Inside a request, `send_mail` waits for the request's transaction to be
-committed, so nobody receives news of something that was rolled back.
+Without MAIL_SERVER (the default on a developer's machine) each message's recipient and
+subject are written to the log instead of sending it (not its body: personal data, and a
+password-reset e-mail's body is a live link to take the account over).
+Inside a request, `send_mail` waits for the request's transaction to be committed, so nobody
+receives news of something that was rolled back.
 """
 
 from __future__ import annotations
@@ -118,7 +120,14 @@ def _deliver(config: dict, logger, msg: EmailMessage) -> bool:  # type: ignore[n
     """Send `msg`; tell whether it left (printing it to the log counts as sent)."""
     server = config.get("MAIL_SERVER")
     if not server:
-        logger.warning("E-mail non envoyé (MAIL_SERVER absent) :\n%s", msg.as_string())
+        # Not the body: it holds personal data, and a password-reset e-mail a live sign-in link.
+        logger.warning(
+            "E-mail non envoyé (MAIL_SERVER absent) à %s, objet « %s » ; le texte n'est pas "
+            "écrit ici (données personnelles, liens de connexion) : pour le lire, donnez un "
+            "serveur SMTP (MAIL_SERVER, par exemple le puits SMTP local de la documentation).",
+            msg["To"],
+            msg["Subject"],
+        )
         return True
     port = int(config.get("MAIL_PORT") or 25)
     smtp_class = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP

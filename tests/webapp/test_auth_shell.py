@@ -64,8 +64,14 @@ def test_without_mail_server_messages_go_to_the_log(db_url, caplog):
     app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "x", "MAIL_SERVER": None})
     with app.app_context(), caplog.at_level(logging.WARNING):
         send_mail("marie@example.org", "Réservation confirmée", "La place est réservée.")
+        body = "Ouvrez ce lien : http://navette.test/mot-de-passe-oublie/jeton-secret"
+        send_mail("marie@example.org", "Navette : choisir un nouveau mot de passe", body)
     assert "marie@example.org" in caplog.text
+    assert "Réservation confirmée" in caplog.text
     assert "MAIL_SERVER absent" in caplog.text
+    # Never the body: personal data, and a reset e-mail's link takes the account over.
+    assert "La place est réservée" not in caplog.text
+    assert "jeton-secret" not in caplog.text
     app.extensions["navette_engine"].dispose()
 
 
