@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy import Engine, select
 
-from scheduling.data_version import read_version
+from scheduling.data_version import read_version_raw
 from scheduling.db import READ_ONLY
 from scheduling.models import Centre
 
@@ -55,18 +55,19 @@ class PageCache:
 
     def key(self) -> tuple[object, ...] | None:
         """This request's key, or None when no centre is shown (a fresh install)."""
-        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-            version = read_version(connection)
-            slug = current_app.config.get("DEFAULT_CENTRE")
-            known_version, known_slug, centre_id, zone = self.centre
-            if (known_version, known_slug) != (version, slug):
-                # The same centre as `webapp.auth.current_centre_id` shows a visitor.
-                query = select(Centre.id, Centre.timezone).order_by(Centre.id).limit(1)
-                if slug:
-                    query = select(Centre.id, Centre.timezone).where(Centre.slug == slug)
+        version = read_version_raw(self.engine)
+        slug = current_app.config.get("DEFAULT_CENTRE")
+        known_version, known_slug, centre_id, zone = self.centre
+        if (known_version, known_slug) != (version, slug):
+            # The same centre as `webapp.auth.current_centre_id` shows a visitor (read after
+            # the version: at least as new as it).
+            query = select(Centre.id, Centre.timezone).order_by(Centre.id).limit(1)
+            if slug:
+                query = select(Centre.id, Centre.timezone).where(Centre.slug == slug)
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
                 row = connection.execute(query).first()
-                centre_id, zone = (row[0], row[1] or "Europe/Paris") if row else (None, "")
-                self.centre = (version, slug, centre_id, zone)
+            centre_id, zone = (row[0], row[1] or "Europe/Paris") if row else (None, "")
+            self.centre = (version, slug, centre_id, zone)
         if centre_id is None:
             return None
         minute = _clock(zone).strftime("%Y-%m-%d %H:%M")
