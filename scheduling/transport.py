@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from scheduling.models import (
     Vehicle,
 )
 from scheduling.notifications import describe_session, format_date, format_time, notify_person
+from scheduling.round_drivers import KEPT_SUMMARY_KEYS, manual_drivers, notify_changed_rounds
 from scheduling.transport_models import (
     DayStatus,
     JobStatus,
@@ -269,14 +270,27 @@ class Plan:
 
 
 def assign_drivers(
-    drivers: Sequence[Driver], day: dt.date, rounds: Sequence[PlannedRound]
+    drivers: Sequence[Driver],
+    day: dt.date,
+    rounds: Sequence[PlannedRound],
+    fixed: Mapping[int, int] | None = None,
 ) -> dict[int, int | None]:
     """Round index -> driver id: a driver works that weekday, within their hours, one round at
     a time. Earliest rounds first; a round nobody can drive gets None (shown to the coordinator).
+
+    `fixed` (vehicle id -> driver id) are the coordinator's choices: that vehicle's round keeps
+    that driver, whatever their declared days, and the others are assigned around it.
     """
     busy: dict[int, list[tuple[float, float]]] = {d.id: [] for d in drivers}
     chosen: dict[int, int | None] = {}
+    for index, planned in enumerate(rounds):
+        driver_id = (fixed or {}).get(planned.vehicle_id)
+        if driver_id is not None and driver_id in busy:
+            chosen[index] = driver_id
+            busy[driver_id].append((planned.start, planned.end))
     for index in sorted(range(len(rounds)), key=lambda i: rounds[i].start):
+        if index in chosen:
+            continue
         start, end = rounds[index].start, rounds[index].end
         chosen[index] = None
         for driver in drivers:
@@ -315,7 +329,9 @@ def save_plan(
     kept = _promises_by_stop(day)
     old_rounds = list(day.rounds)
     old_stops = [stop for old in old_rounds for stop in old.stops]
-    drivers = assign_drivers(day_drivers(db, day.centre_id), day.date, plan.rounds)
+    drivers = assign_drivers(
+        day_drivers(db, day.centre_id), day.date, plan.rounds, manual_drivers(day)
+    )
     status = day.status
     saved: list[Round] = []
     for index, planned in enumerate(plan.rounds):
@@ -357,7 +373,8 @@ def save_plan(
         day.rounds.remove(old)
         db.delete(old)
     day.built_at = now
-    day.summary = summarize(plan, bookings)
+    remembered = {k: day.summary[k] for k in KEPT_SUMMARY_KEYS if k in (day.summary or {})}
+    day.summary = {**summarize(plan, bookings), **remembered}
     db.flush()
     return saved
 
@@ -467,7 +484,9 @@ def publish_day(db: DbSession, day: TransportDay, now: dt.datetime) -> list[Noti
     day.status = DayStatus.published
     day.published_at = now
     db.flush()
-    notifications: list[Notification] = []
+    # Published again after a rebuild: each driver whose rounds changed is told (once).
+    notifications: list[Notification] = notify_changed_rounds(db, day, now)
+    db.flush()
     for stop in newly:
         notifications.extend(notify_pickup(db, stop, now, NotificationKind.transport_planned))
     return notifications

@@ -31,11 +31,10 @@ from scheduling.models import (
     Booking,
     BookingStatus,
     Notification,
-    NotificationChannel,
     NotificationKind,
-    User,
     Vehicle,
 )
+from scheduling.round_drivers import notify_driver, remember_published
 from scheduling.transport import (
     Change,
     Plan,
@@ -602,24 +601,5 @@ def replan_without(
     if day.status is DayStatus.published:
         for user in drivers:
             notifications += notify_driver(db, user, day, changes, now)
+        remember_published(day)
     return TransportOutcome(notifications=notifications, changes=changes)
-
-
-def notify_driver(
-    db: Session, user: User, day: TransportDay, changes: Sequence[str], now: dt.datetime
-) -> list[Notification]:
-    if not user.email:
-        return []
-    notification = Notification(
-        centre_id=day.centre_id,
-        user_id=user.id,
-        kind=NotificationKind.transport_changed,
-        channel=NotificationChannel.email,
-        recipient=user.email,
-        subject=f"Tournée du {day.date:%d/%m/%Y} modifiée",
-        body="Votre tournée a changé :\n" + "\n".join(f"- {c}" for c in changes),
-        created_at=now,
-    )
-    db.add(notification)
-    db.flush()
-    return [notification]

@@ -236,6 +236,10 @@ GET: dict[str, dict[str, str]] = {
         "/transport/jour/{today}": SUPERVISOR,
         "/transport/jour/pas-une-date": SUPERVISOR_404,
     },
+    "/transport/jour/<day>/chauffeurs": {
+        "/transport/jour/{today}/chauffeurs": SUPERVISOR,
+        "/transport/jour/{next_day}/chauffeurs": SUPERVISOR_404,  # no round that day
+    },
     "/transport/reglages": {"/transport/reglages": SUPERVISOR},
     "/transport/vehicules": {"/transport/vehicules": SUPERVISOR},
     "/transport/vehicules/nouveau": {"/transport/vehicules/nouveau": SUPERVISOR},
@@ -482,6 +486,15 @@ POST: dict[str, list[tuple[str, dict[str, str], str]]] = {
             {"booking_id": "{booking_b_today}", "lat": "44,9", "lon": "0,5"},
             SUPERVISOR_404,
         )
+    ],
+    "/transport/jour/<day>/chauffeurs": [
+        ("/transport/jour/{today}/chauffeurs", {"round-{round_mine}": "{driver}"}, SUPERVISOR_MAY),
+        # Centre B's driver for our round, and our driver for B's round: refused, nothing saved.
+        (
+            "/transport/jour/{today}/chauffeurs",
+            {"round-{round_mine}": "{driver_b}", "round-{round_b}": "{driver_other}"},
+            "login 403 403 200 403 200",
+        ),
     ],
     "/transport/reglages": [("/transport/reglages", {}, SUPERVISOR_MAY)],
     "/transport/vehicules/nouveau": [
@@ -793,6 +806,7 @@ def matrix_world(
         "vehicle_b": vehicle_b.id,
         "driver": driver.id,
         "driver_b": driver_b.id,
+        "driver_other": other_driver.id,
         "driver_user": driver_user.id,
         "round_mine": round_mine.id,
         "round_other": round_other.id,

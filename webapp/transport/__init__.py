@@ -14,4 +14,5 @@ bp = Blueprint("transport", __name__, cli_group="rounds")
 # The views register themselves on `bp`; imported last so they can import `bp`.
 import webapp.transport.commands  # noqa: E402
 import webapp.transport.day  # noqa: E402
+import webapp.transport.drivers_of_day  # noqa: E402
 import webapp.transport.fleet  # noqa: E402, F401
