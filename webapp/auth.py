@@ -34,7 +34,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from scheduling.models import Centre, Role, User
 from webapp import links, reset_tokens, security
 from webapp.db import get_db
-from webapp.forms import NavetteForm
+from webapp.forms import NavetteForm, parse_whole_number
 from webapp.mail import send_mail_in_background
 
 bp = Blueprint("auth", __name__)
@@ -59,9 +59,10 @@ def init_app(app: Any) -> None:
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]  # flask_login ships no types
 def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    number = parse_whole_number(user_id)
+    if number is None:
         return None
-    user = get_db().get(User, int(user_id))
+    user = get_db().get(User, number)
     if user is None or not user.active:
         return None
     # A session opened before the password changed is over (a stolen one too).

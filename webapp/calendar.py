@@ -39,6 +39,7 @@ from scheduling.models import CalendarToken, Centre, Commune, FeedKind, Field, P
 from scheduling.people import STAFF_ROLES
 from webapp.auth import current_centre, current_centre_id, role_required
 from webapp.db import get_db
+from webapp.forms import parse_whole_number
 from webapp.ical import Feed, agenda_feed, animator_feed, bookings_feed, rounds_feed
 from webapp.links import external_url
 
@@ -293,9 +294,9 @@ def create_feed() -> Response:
 
 
 def _back() -> Response:
-    person_id = request.form.get("person_id", "")
-    if person_id.isdigit() and current_user.role in STAFF_ROLES:
-        return redirect(url_for("calendar.person_calendar", person_id=int(person_id)))
+    person_id = parse_whole_number(request.form.get("person_id"))
+    if person_id is not None and current_user.role in STAFF_ROLES:
+        return redirect(url_for("calendar.person_calendar", person_id=person_id))
     return redirect(url_for("calendar.my_calendar"))
 
 
@@ -371,8 +372,8 @@ def person_calendar(person_id: int) -> str | Response:
 @bp.get("/calendrier/personnes")
 @role_required(*STAFF_ROLES)
 def choose_person() -> Response:
-    raw = request.args.get("person_id", "")
-    if not raw.isdigit():
+    person_id = parse_whole_number(request.args.get("person_id"))
+    if person_id is None:
         flash("Choisissez une personne dans la liste.", "error")
         return redirect(url_for("calendar.my_calendar"))
-    return redirect(url_for("calendar.person_calendar", person_id=int(raw)))
+    return redirect(url_for("calendar.person_calendar", person_id=person_id))

@@ -47,6 +47,18 @@ class NavetteForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types
             return get_translations(self.locales)
 
 
+def parse_whole_number(text: str | None, maximum: int = MAX_DATABASE_INT) -> int | None:
+    """A whole number (0 or more) written in ASCII digits, at most `maximum`; else None.
+
+    For ids and counters read from an address or a form. `str.isdigit()` alone accepts '²'
+    or Arabic-Indic digits, which `int()` rejects (a 500) or reads as another number.
+    """
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
+
+
 def int_choice(value: Any) -> int | None:
     """Coerce a select's value to int, leaving junk to the validator instead of crashing."""
     try:

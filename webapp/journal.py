@@ -17,7 +17,7 @@ from scheduling.audit import AuditKind
 from scheduling.models import Centre, Role
 from webapp.auth import current_centre_id, role_required
 from webapp.db import get_db
-from webapp.forms import NavetteForm, plausible_date
+from webapp.forms import NavetteForm, parse_whole_number, plausible_date
 from webapp.fr import NBSP, fr_date, fr_time
 
 bp = Blueprint("journal", __name__)
@@ -60,8 +60,8 @@ def _tight(text: str) -> str:
 
 
 def _page_number() -> int:
-    value = request.args.get("page", "1")
-    return min(int(value), MAX_PAGE) if value.isdigit() and int(value) > 0 else 1
+    number = parse_whole_number(request.args.get("page"))
+    return min(number, MAX_PAGE) if number else 1
 
 
 @bp.get("/admin/journal")

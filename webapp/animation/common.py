@@ -106,7 +106,7 @@ def actor() -> User:
 
 def phone_href(phone: str | None) -> str:
     """A tel: link target ('tel:+33536491234') for a French number."""
-    digits = "".join(c for c in (phone or "") if c.isdigit() or c == "+")
+    digits = "".join(c for c in (phone or "") if c in "0123456789+")
     if digits.startswith("0") and len(digits) == 10:
         digits = "+33" + digits[1:]
     return f"tel:{digits}"

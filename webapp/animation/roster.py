@@ -14,7 +14,7 @@ from webapp.animation import bp
 from webapp.animation.common import actor, phone_href, session_or_404, staff_only
 from webapp.auth import centre_now, current_centre_id
 from webapp.db import get_db
-from webapp.forms import ConfirmForm
+from webapp.forms import ConfirmForm, parse_whole_number
 
 ATTENDANCE_CHOICES = [
     (Attendance.present, "Présent(e)"),
@@ -101,12 +101,11 @@ def take_attendance(session_id: int) -> Response:
         if not key.startswith("presence-"):
             continue
         booking_id = key.removeprefix("presence-")
-        # isdigit() alone also accepts '²' or Arabic digits, which int() rejects or misreads.
-        readable = booking_id.isascii() and booking_id.isdigit() and len(booking_id) <= 18
-        if not readable or value not in Attendance.__members__:
+        number = parse_whole_number(booking_id)
+        if number is None or value not in Attendance.__members__:
             flash("Réponse d'appel illisible : recommencez.", "error")
             return redirect(url_for("animation.roster", session_id=s.id))
-        marks[int(booking_id)] = Attendance(value)
+        marks[number] = Attendance(value)
     if not marks:
         flash("Cochez au moins une personne : présente, excusée ou absente.", "error")
         return redirect(url_for("animation.roster", session_id=s.id))

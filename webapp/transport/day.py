@@ -30,7 +30,7 @@ from scheduling.transport import (
 from scheduling.transport_models import JobStatus, Leg, Round, StopKind
 from webapp.auth import centre_now, current_centre_id, get_in_centre, role_required
 from webapp.db import get_db
-from webapp.forms import EARLIEST_YEAR, LATEST_YEAR
+from webapp.forms import EARLIEST_YEAR, LATEST_YEAR, parse_whole_number
 from webapp.geocoding import save_typed_coordinates
 from webapp.jobs import enqueue_build
 from webapp.mail import send_notifications
@@ -90,11 +90,10 @@ class StopRow:
 @bp.get("/jour/<day>")
 @coordinators_only
 def show_day(day: str) -> str:
-    reloads = request.args.get("maj", "0")
     return _render_day(
         _parse_day(day),
         auto_refresh=request.args.get("auto") != "non",
-        reloads=int(reloads) if reloads.isdigit() and len(reloads) < 6 else 0,
+        reloads=parse_whole_number(request.args.get("maj"), maximum=99_999) or 0,
     )
 
 
