@@ -329,9 +329,9 @@ def save_plan(
     kept = _promises_by_stop(day)
     old_rounds = list(day.rounds)
     old_stops = [stop for old in old_rounds for stop in old.stops]
-    drivers = assign_drivers(
-        day_drivers(db, day.centre_id), day.date, plan.rounds, manual_drivers(day)
-    )
+    # A driver whose account is switched off drives nothing, even when chosen by hand before.
+    active = [d for d in day_drivers(db, day.centre_id) if d.user.active]
+    drivers = assign_drivers(active, day.date, plan.rounds, manual_drivers(day))
     status = day.status
     saved: list[Round] = []
     for index, planned in enumerate(plan.rounds):

@@ -329,3 +329,23 @@ def test_a_driver_who_loses_or_gains_a_round_in_a_rebuild_is_told(
     assert "Nouvelle tournée" in mails["bernard@crt.example"]
     day = read(db, select(TransportDay))[0]
     assert day.summary["rounds"] >= 1  # the page's figures are still there
+
+
+def test_a_driver_chosen_by_hand_whose_account_is_switched_off_drives_nothing_after_a_rebuild(
+    transport_app: Any, world: TransportWorld, db: Any
+) -> None:
+    bernard_id = _driver_id(db, "bernard")
+    read(db, Driver, bernard_id).weekdays = []
+    db.commit()
+    _build(transport_app, world, db)
+    alain_id = world.driver.id
+    round_id = _rounds(db)[0].id
+    client = _coordinator(transport_app, db)
+    url = f"/transport/jour/{world.day.isoformat()}/chauffeurs"
+    assert post(client, url, {f"round-{round_id}": str(alain_id)}).status_code == 302
+    read(db, type(world.driver_user), world.driver_user.id).active = False
+    db.commit()
+    # Switched off: no longer offered, and the rebuild gives his rounds to nobody.
+    assert "Alain Chauffeur" not in text_of(client.get(url))
+    _build(transport_app, world, db)
+    assert {r.driver_id for r in _rounds(db)} == {None}
