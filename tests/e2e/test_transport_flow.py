@@ -208,3 +208,35 @@ def test_fleet_and_rules_pages_are_accessible(page: Page, demo_site: dict[str, A
     page.goto(base + "/transport/reglages")
     expect(page.get_by_label("Trajet maximal : plafond (minutes)")).to_have_value("90")
     check_accessibility(page)
+
+
+def test_choosing_the_drivers_of_a_day_is_accessible(page: Page, demo_site: dict[str, Any]) -> None:
+    from scheduling.transport_models import DayStatus, TransportDay
+
+    engine = make_engine(demo_site["url"])
+    db = make_session_factory(engine)()
+    try:
+        published = db.scalar(
+            select(TransportDay)
+            .where(TransportDay.status == DayStatus.published)
+            .order_by(TransportDay.date)
+        )
+        assert published is not None and published.rounds, "la démo publie des tournées"
+        day = published.date.isoformat()
+    finally:
+        db.close()
+        engine.dispose()
+    base = demo_site["base"]
+    _sign_in(page, base, "coordination")
+    page.goto(f"{base}/transport/jour/{day}")
+    page.get_by_role("link", name=re.compile("choisir le chauffeur")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Chauffeurs des tournées")
+    check_accessibility(page)
+    chooser = page.get_by_label(re.compile("Chauffeur de la tournée")).first
+    chooser.select_option(index=1)
+    chosen = chooser.locator("option:checked").inner_text().split(" (")[0]
+    screenshot(page, "transport-choix-chauffeurs")
+    page.get_by_role("button", name="Enregistrer les chauffeurs").click()
+    expect(page.get_by_text("Chauffeurs enregistrés")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(f"Chauffeur : {chosen}")
+    check_accessibility(page)
