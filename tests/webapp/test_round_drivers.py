@@ -349,3 +349,22 @@ def test_a_driver_chosen_by_hand_whose_account_is_switched_off_drives_nothing_af
     assert "Alain Chauffeur" not in text_of(client.get(url))
     _build(transport_app, world, db)
     assert {r.driver_id for r in _rounds(db)} == {None}
+
+
+def test_the_drivers_page_belongs_to_the_day_in_the_transport_menu(
+    transport_app: Any, world: TransportWorld, db: Any
+) -> None:
+    _build(transport_app, world, db)
+    client = _coordinator(transport_app, db)
+    html = client.get(f"/transport/jour/{world.day.isoformat()}/chauffeurs").get_data(as_text=True)
+    assert 'aria-current="page">Tournées du jour</a>' in html
+    assert 'aria-current="page">Chauffeurs</a>' not in html
+
+
+def test_a_day_without_rounds_has_no_drivers_page(
+    transport_app: Any, world: TransportWorld, db: Any
+) -> None:
+    client = _coordinator(transport_app, db)
+    day = (world.day + dt.timedelta(days=1)).isoformat()
+    assert client.get(f"/transport/jour/{day}/chauffeurs").status_code == 404
+    assert post(client, f"/transport/jour/{day}/chauffeurs", {}).status_code == 404
