@@ -368,3 +368,30 @@ def test_a_day_without_rounds_has_no_drivers_page(
     day = (world.day + dt.timedelta(days=1)).isoformat()
     assert client.get(f"/transport/jour/{day}/chauffeurs").status_code == 404
     assert post(client, f"/transport/jour/{day}/chauffeurs", {}).status_code == 404
+
+
+def test_a_late_booking_fitted_into_a_published_day_is_announced_to_its_driver(
+    transport_app: Any, world: TransportWorld, db: Any, now: dt.datetime
+) -> None:
+    bernard_id = _driver_id(db, "bernard")
+    read(db, Driver, bernard_id).weekdays = []
+    db.commit()
+    _build(transport_app, world, db)
+    _publish(transport_app, world, db, now)
+    newcomer = world.persons[3]
+    world.carer.helped_persons.append(newcomer)
+    session_id, newcomer_id, carer = world.session.id, newcomer.id, world.carer.username
+    db.commit()
+    client = transport_app.test_client()
+    assert sign_in(client, carer).status_code == 302
+    form = {
+        "person_id": str(newcomer_id),
+        "companions": "0",
+        "transport_out": "y",
+        "pickup_address": "4 route du Bourg",
+        "confirmed": "yes",
+    }
+    assert post(client, f"/seances/{session_id}/reserver", form).status_code == 302
+    mails = _driver_mails(db)
+    assert [n.recipient for n in mails] == ["alain@crt.example"]
+    assert "arrêt ajouté" in mails[0].body and "Marcel Passager" in mails[0].body
