@@ -229,7 +229,7 @@ def test_another_centres_driver_or_junk_is_refused_next_to_the_field_and_nothing
     url = f"/transport/jour/{world.day.isoformat()}/chauffeurs"
     assert "Zoé Lointaine" not in text_of(client.get(url))
     bernard_id = _driver_id(db, "bernard")
-    for value in (str(foreign_id), "pas-un-nombre", "9" * 40):
+    for value in (str(foreign_id), "pas-un-nombre", "9" * 40, "²", "-3"):
         data = {f"round-{round_id}": str(bernard_id) for round_id in round_ids}
         data[f"round-{round_ids[0]}"] = value  # one bad choice: nothing at all is saved
         response = post(client, url, data)

@@ -12,7 +12,7 @@ from scheduling.transport import find_day
 from scheduling.transport_models import JobStatus
 from webapp.auth import centre_now, current_centre_id
 from webapp.db import get_db
-from webapp.forms import MAX_DATABASE_INT, NavetteForm
+from webapp.forms import NavetteForm, parse_whole_number
 from webapp.mail import send_notifications
 from webapp.transport import bp
 from webapp.transport.day import _parse_day, coordinators_only
@@ -23,9 +23,8 @@ def _typed(value: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if value.isdigit() and int(value) <= MAX_DATABASE_INT:
-        return int(value)
-    return -1
+    number = parse_whole_number(value)
+    return -1 if number is None else number
 
 
 @bp.route("/jour/<day>/chauffeurs", methods=["GET", "POST"])
