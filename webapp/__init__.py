@@ -26,11 +26,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a slow reader must not lose the form they were filling in
     )
-    from webapp import security
-
-    security.configure(app)  # secure cookies, rate limits (webapp/security.py)
     if test_config:
         app.config.update(test_config)
+    from webapp import security
+
+    security.configure(app, keep=test_config)  # secure cookies, rate limits (webapp/security.py)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key_from_instance(app.instance_path)
     app.config["DATABASE_URL"] = settings.absolute_sqlite_url(

@@ -17,7 +17,7 @@ one phone gets a whole /64 and could otherwise change address at every try).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import flask
@@ -50,8 +50,10 @@ HSTS = "max-age=31536000"
 SIGN_IN = "connexion"  # the sign-in counters' namespace in the storage
 
 
-def configure(app: Flask) -> None:
-    """Defaults of the security settings (before the test config overrides them)."""
+def configure(app: Flask, keep: Mapping[str, Any] | None = None) -> None:
+    """Defaults of the security settings, after the settings and a test config (`keep`) were
+    applied: the values `keep` gives are left as they are."""
+    given = keep or {}
     for name, value in DEFAULT_LIMITS.items():
         app.config.setdefault(name, value)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
@@ -59,8 +61,13 @@ def configure(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     # Secure cookies unless explicitly disabled for plain http on one's own machine.
     secure = not app.config.get("INSECURE_COOKIES", False)
-    app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
-    app.config.update(REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")
+    cookies = {
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+    }
+    app.config.update({name: value for name, value in cookies.items() if name not in given})
 
 
 def init_app(app: Flask) -> None:

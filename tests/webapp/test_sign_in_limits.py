@@ -302,3 +302,13 @@ def test_sign_in_goes_on_when_redis_does_not_answer(db_url, world):
         assert sign_in(client, "aidante", "mauvais").status_code == 200
     assert sign_in(client, "aidante", PASSWORD).status_code == 429  # still limited
     app.extensions["navette_engine"].dispose()
+
+
+def test_a_test_config_may_ask_for_insecure_cookies(db_url, world):
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "x", "INSECURE_COOKIES": True}
+    )
+    response = sign_in(app.test_client(), "aidante")
+    assert response.status_code == 302
+    assert "Secure" not in response.headers["Set-Cookie"]
+    app.extensions["navette_engine"].dispose()
