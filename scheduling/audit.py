@@ -1,4 +1,4 @@
-"""The audit log: who did what to bookings, sessions, persons and rounds.
+"""The audit log: who did what to bookings, sessions, persons, rounds and account passwords.
 
 Entries are written by a listener on the ORM session (``install``), after each flush, from what
 the flush changed, and join the same transaction: a change rolled back leaves no entry, a
@@ -58,6 +58,7 @@ ACTOR_KEY = "audit_actor"
 _OPEN_KEY = "audit_open"  # entries of the current transaction that later flushes may complete
 _ERASING_KEY = "audit_erasing"  # persons being erased in the current transaction
 _LATER_KEY = "audit_later"  # changes to entries this flush wrote, applied once it is over
+_RESET_KEY = "audit_password_reset"  # accounts whose password is chosen from a reset link
 
 
 class AuditKind(LabelledEnum):
@@ -67,6 +68,7 @@ class AuditKind(LabelledEnum):
     session = "session"
     person = "person"
     rounds = "rounds"
+    account = "account"
 
 
 LABELS[AuditKind] = {
@@ -74,6 +76,7 @@ LABELS[AuditKind] = {
     "session": "Séances et activités",
     "person": "Personnes",
     "rounds": "Tournées",
+    "account": "Comptes",
 }
 
 
@@ -132,6 +135,12 @@ def set_actor(db: DbSession, actor: Actor | Callable[[], Actor]) -> None:
     db.info[ACTOR_KEY] = actor
 
 
+def note_password_reset(db: DbSession, user: User) -> None:
+    """The password `user` gets in this transaction is chosen from a « mot de passe oublié »
+    link (the entry says so, instead of a change by the signed-in owner)."""
+    db.info.setdefault(_RESET_KEY, set()).add(user.id)
+
+
 def forget_person(db: DbSession, person: Person) -> None:
     """Called by the erasure: the next change to ``person`` is logged as « person.erased », and
     entries made by the person's own accounts lose their author's name."""
@@ -148,6 +157,7 @@ def _end_of_transaction(db: DbSession, *_args: Any) -> None:
     db.info.pop(_OPEN_KEY, None)
     db.info.pop(_ERASING_KEY, None)
     db.info.pop(_LATER_KEY, None)
+    db.info.pop(_RESET_KEY, None)
 
 
 @dataclass
@@ -221,6 +231,7 @@ _OBJECT_TYPES: dict[type[Any], str] = {
     Person: "person",
     TransportDay: "transport_day",
     RoundStop: "round_stop",
+    User: "user",
 }
 
 
@@ -615,6 +626,27 @@ def _stop_changed(log: _Log, stop: RoundStop) -> None:
     )
 
 
+# --- accounts -------------------------------------------------------------------------------
+
+
+def _user_changed(log: _Log, user: User) -> None:
+    """Security events of an account (no name in the summary: the author column says who)."""
+    if not _history(user, "password_hash").has_changes() or user.password_hash == "!":
+        return  # "!" closes the account (erasure, retention): their own entries tell it
+    by_link = user.id in log.db.info.get(_RESET_KEY, set())
+    log.add(
+        centre_id=user.centre_id,
+        kind=AuditKind.account,
+        action="account.password_reset" if by_link else "account.password_changed",
+        obj=user,
+        summary=(
+            "Mot de passe choisi depuis le lien « Mot de passe oublié ? » reçu par e-mail."
+            if by_link
+            else "Mot de passe changé."
+        ),
+    )
+
+
 _ON_NEW: dict[type[Any], Callable[[_Log, Any], None]] = {
     Booking: _booking_created,
     ActivitySession: _session_created,
@@ -629,6 +661,7 @@ _ON_CHANGE: dict[type[Any], Callable[[_Log, Any], None]] = {
     Person: _person_changed,
     TransportDay: _day_changed,
     RoundStop: _stop_changed,
+    User: _user_changed,
 }
 
 

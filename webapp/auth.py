@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from scheduling import audit
 from scheduling.models import Centre, Role, User
 from webapp import links, reset_tokens, security
 from webapp.db import get_db
@@ -409,6 +410,7 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
         return render_template("auth/reset_invalid.html"), 400
     form = NewPasswordForm()
     if form.validate_on_submit():
+        audit.note_password_reset(db, user)
         user.password_hash = hash_password(form.new_password.data or "")
         security.forget_failures(user.username)
         logout_user()

@@ -7,8 +7,10 @@ import re
 import threading
 
 import pytest
+from sqlalchemy import select
 
-from scheduling.models import User
+from scheduling.audit import AuditEntry, AuditKind
+from scheduling.models import Role, User
 from tests.webapp.conftest import PASSWORD, csrf_token, post, read, sign_in, text_of
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -251,3 +253,39 @@ def test_a_server_without_base_url_sends_no_reset_link_and_tells_the_operator(
     assert "NAVETTE_BASE_URL" in caplog.text
     # Nothing was handed to the mail thread (the decision is taken before, in the request).
     assert smtp_sink.to("marie@example.org") == []
+
+
+def test_password_changes_and_resets_are_in_the_audit_log_without_names(
+    app, client, world, smtp_sink, db, make_user
+):
+    def account_entries():
+        query = select(AuditEntry).where(AuditEntry.kind == AuditKind.account)
+        return read(db, query.order_by(AuditEntry.id))
+
+    assert sign_in(client, "aidante").status_code == 302
+    data = {
+        "current_password": PASSWORD,
+        "new_password": NEW_PASSWORD,
+        "confirm_password": NEW_PASSWORD,
+    }
+    assert post(client, "/mot-de-passe", data).status_code == 302
+    post(client, "/deconnexion")
+    ask(client, "aidante")
+    assert (
+        choose(client, reset_link(smtp_sink, "marie@example.org"), "encore-un-secret").status_code
+        == 302
+    )
+    changed, reset = account_entries()
+    assert (changed.action, changed.object_id) == ("account.password_changed", world.carer.id)
+    assert changed.actor_id == world.carer.id
+    assert (reset.action, reset.object_id) == ("account.password_reset", world.carer.id)
+    assert "Mot de passe oublié" in reset.summary
+    for entry in (changed, reset):
+        assert entry.centre_id == world.carer.centre_id
+        for name in ("aidante", "Marie", "Delmas", "marie@example.org"):
+            assert name not in entry.summary
+    admin = make_user(username="admin", role=Role.admin, password=PASSWORD)
+    assert sign_in(client, admin.username).status_code == 302
+    page = text_of(client.get("/admin/journal", query_string={"quoi": "account"}))
+    assert "Mot de passe changé." in page
+    assert "Mot de passe choisi depuis le lien" in page
