@@ -8,10 +8,12 @@ process's memory (logged) rather than failing every sign-in.
 Sign-in attempts are counted BEFORE the password is checked (`reserve_sign_in`): each one
 takes a place in three limits at once, per (account name typed, address), per account name
 from everywhere, and per address, atomically in the storage, so simultaneous requests cannot
-all slip in under the limit. A successful sign-in gives back its account places
-(`sign_in_succeeded`). The account name counts whether the account exists or not, so the
-answer never tells which exist. IPv6 visitors are counted by their /64 network (one home or
-one phone gets a whole /64 and could otherwise change address at every try).
+all slip in under the limit. A successful sign-in clears its account's counts and gives its
+address place back (`sign_in_succeeded`): the per-address count is a fixed window, a number
+that can be decreased, where the others are moving windows. The account name counts whether
+the account exists or not, so the answer never tells which exist. IPv6 visitors are counted
+by their /64 network (one home or one phone gets a whole /64 and could otherwise change
+address at every try).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter, RateLimiter
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
@@ -143,7 +145,8 @@ def _sign_in_limits(username: str) -> list[tuple[RateLimitItem, list[str]]]:
     prefix = str(config.get("RATELIMIT_KEY_PREFIX") or "")
     name = account_name(username)
     address = address_key()
-    keys: list[tuple[str, str]] = [("SIGN_IN_ADDRESS_LIMIT", address)]
+    # The address's count is a fixed window (a number a success can give back), not a list.
+    keys: list[tuple[str, str]] = [("SIGN_IN_ADDRESS_LIMIT", f"fenetre|{address}")]
     if name:
         account = f"compte:{name}"
         keys += [("SIGN_IN_ACCOUNT_ADDRESS_LIMIT", f"{account}|{address}")]
@@ -173,11 +176,29 @@ def reserve_sign_in(username: str) -> bool:
     False when one limit is already reached: the password must not be looked at. Each limit
     is taken atomically in the storage, so concurrent attempts cannot all pass its test.
     """
-    return all(_run(_hit(item, keys)) for item, keys in _sign_in_limits(username))
+    (address_item, address_keys), *account_limits = _sign_in_limits(username)
+    if not _run(_take_address_place(address_item, address_keys)):
+        return False
+    return all(_run(_hit(item, keys)) for item, keys in account_limits)
 
 
 def _hit(item: RateLimitItem, keys: list[str]) -> Callable[[RateLimiter], bool | None]:
     return lambda strategy: strategy.hit(item, *keys)
+
+
+def _take_address_place(
+    item: RateLimitItem, keys: list[str]
+) -> Callable[[RateLimiter], bool | None]:
+    return lambda strategy: FixedWindowRateLimiter(strategy.storage).hit(item, *keys)
+
+
+def _give_address_place_back(
+    item: RateLimitItem, keys: list[str]
+) -> Callable[[RateLimiter], bool | None]:
+    def give_back(strategy: RateLimiter) -> None:
+        strategy.storage.incr(item.key_for(*keys), item.get_expiry(), amount=-1)
+
+    return give_back
 
 
 def _clear(item: RateLimitItem, keys: list[str]) -> Callable[[RateLimiter], bool | None]:
@@ -185,9 +206,16 @@ def _clear(item: RateLimitItem, keys: list[str]) -> Callable[[RateLimiter], bool
 
 
 def sign_in_succeeded(username: str) -> None:
-    """The account's owner got in: their account's counts start again (not the address's,
-    or one valid account would let its holder try other names from the same address)."""
+    """The account's owner got in: their account's counts start again, and the address gets
+    its place back (a whole centre signing in from one address is never throttled). Only the
+    place of this attempt: clearing the address's count would let the holder of one valid
+    account try other names without end from the same address."""
     _clear_account(username)
+    address_item, address_keys = _sign_in_limits(username)[0]
+    try:
+        _run(_give_address_place_back(address_item, address_keys))
+    except Exception:  # the storage is away: the place comes back with the window
+        current_app.logger.exception("Could not give a sign-in place back")
 
 
 def forget_failures(username: str) -> None:

@@ -100,9 +100,13 @@ def test_ipv6_visitors_are_counted_by_their_64_network(app, client, world):
     assert wrong_tries_from(client, ["2001:db8:1:3::1"], "y")[0].status_code == 200
 
 
-def test_simultaneous_wrong_tries_cannot_overrun_the_limit(app, world, monkeypatch):
-    """Eight wrong passwords sent at the same moment for one account: at most five are looked
-    at (the places are taken before the password is checked, atomically)."""
+@pytest.mark.parametrize("spread", [False, True], ids=["one-account", "many-names"])
+def test_simultaneous_wrong_tries_cannot_overrun_the_limit(app, world, monkeypatch, spread):
+    """Eight wrong passwords sent at the same moment, for one account or for eight names from
+    one address: at most five are looked at (places are taken before the password is checked,
+    atomically)."""
+    if spread:
+        app.config["SIGN_IN_ADDRESS_LIMIT"] = "5 per 10 minutes"
     checked: list[str] = []
     real_check = auth.check_password_hash
 
@@ -118,7 +122,8 @@ def test_simultaneous_wrong_tries_cannot_overrun_the_limit(app, world, monkeypat
 
     def attempt(c, token: str) -> None:
         start.wait()
-        data = {"csrf_token": token, "username": "aidante", "password": "mauvais"}
+        name = f"nom-{token[-8:]}" if spread else "aidante"
+        data = {"csrf_token": token, "username": name, "password": "mauvais"}
         statuses.append(c.post("/connexion", data=data).status_code)
 
     threads = [
@@ -181,7 +186,9 @@ def test_one_address_trying_many_names_is_throttled_too(app, client, world):
     assert response.status_code == 302
 
 
-def test_successful_sign_ins_do_not_count(client, world):
+def test_successful_sign_ins_do_not_count(app, client, world):
+    """Neither for the account nor for the address (a whole centre behind one address)."""
+    app.config["SIGN_IN_ADDRESS_LIMIT"] = "3 per 10 minutes"
     for _ in range(7):
         assert sign_in(client, "aidante").status_code == 302
         post(client, "/deconnexion")
