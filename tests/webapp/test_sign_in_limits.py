@@ -269,6 +269,29 @@ def test_two_workers_share_the_failure_count_in_redis(db_url, world, redis_url):
             app.extensions["navette_engine"].dispose()
 
 
+def test_successes_give_their_address_place_back_in_redis_too(db_url, world, redis_url):
+    import redis
+
+    prefix = f"navette-test-{uuid.uuid4().hex}"
+    app = _worker(db_url, redis_url, prefix)
+    app.config["SIGN_IN_ADDRESS_LIMIT"] = "2 per 10 minutes"
+    try:
+        client = app.test_client()
+        for _ in range(4):
+            assert sign_in(client, "aidante").status_code == 302
+            post(client, "/deconnexion")
+        assert sign_in(client, "x", "mauvais").status_code == 200
+        assert sign_in(client, "y", "mauvais").status_code == 200
+        assert sign_in(client, "aidante").status_code == 429
+    finally:
+        store = redis.Redis.from_url(redis_url)
+        keys = store.keys(f"*{prefix}*")
+        if keys:
+            store.delete(*keys)
+        store.close()
+        app.extensions["navette_engine"].dispose()
+
+
 # --- cookies and headers ---------------------------------------------------------------------
 
 
