@@ -47,10 +47,15 @@ class DataVersion(Base):
 def read_version_raw(engine: Engine) -> int:
     """The counter as committed now (0 when the row is missing), read on a pooled DBAPI
     connection: SQLAlchemy's Connection cost a third of a cached page. On SQLite the connection
-    is in autocommit mode (scheduling.db): the SELECT takes no lock and sees the last commit;
-    on PostgreSQL the pool rolls its transaction back on return."""
+    is in autocommit mode (scheduling.db): the SELECT takes no lock and sees the last commit.
+    On PostgreSQL the SELECT runs in autocommit too (psycopg switches it without a round trip),
+    so no transaction is left for the pool to roll back: one round trip instead of two."""
     raw = engine.raw_connection()
+    driver: Any = raw.driver_connection
+    postgresql = engine.dialect.name == "postgresql"
     try:
+        if postgresql:
+            driver.autocommit = True
         cursor = raw.cursor()
         try:
             cursor.execute(_READ)
@@ -58,7 +63,11 @@ def read_version_raw(engine: Engine) -> int:
         finally:
             cursor.close()
     finally:
-        raw.close()
+        try:
+            if postgresql:
+                driver.autocommit = False
+        finally:
+            raw.close()
     return int(row[0] or 0) if row else 0
 
 
