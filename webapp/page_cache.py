@@ -1,11 +1,12 @@
 """A cache of the pages visitors see: the public agenda and the session pages.
 
 Only for a GET with no session or remember-me cookie and no Authorization header (a visitor;
-a signed-in user's pages are never served from here nor stored). The key is the host, the
-path, the query string (sorted), the visitor's centre, the current minute of that centre's
-clock (the pages show "today" and hide what has begun) and the data version
-(scheduling/data_version.py), which every committed change increases: a page stored before a
-change is never served after it, in any gunicorn worker, on SQLite and PostgreSQL alike.
+a signed-in user's pages are never served from here nor stored). The key is the scheme, host
+and prefix (the agenda shows absolute links), the path, the query string (sorted), the
+visitor's centre, the current minute of that centre's clock (the pages show "today" and hide
+what has begun) and the data version (scheduling/data_version.py), which every committed
+change increases: a page stored before a change is never served after it, in any gunicorn
+worker, on SQLite and PostgreSQL alike.
 
 A hit costs one tiny query (the version) and is answered from a `before_request` registered
 before every other, so neither Flask-Login nor the pages' queries run. Stored: 200 answers
@@ -72,7 +73,9 @@ class PageCache:
             return None
         minute = _clock(zone).strftime("%Y-%m-%d %H:%M")
         arguments = tuple(sorted(request.args.items(multi=True)))
-        return (request.host, request.path, arguments, centre_id, minute, version)
+        # Scheme, host and prefix too: the agenda shows absolute links (its calendar feed).
+        site = (request.scheme, request.host, request.script_root)
+        return (*site, request.path, arguments, centre_id, minute, version)
 
     def get(self, key: tuple[object, ...]) -> _Page | None:
         with self.lock:

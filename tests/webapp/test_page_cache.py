@@ -157,6 +157,10 @@ def test_each_query_string_and_each_centre_has_its_own_page(
     assert visit(app, "/?audience=carers&field=isolation").headers[HEADER] == "hit"
     assert visit(app, "/?field=isolation").headers[HEADER] == "miss"
     first = visit(app, "/")
+    # The agenda's calendar link is absolute: an https visit gets its own page.
+    secure = app.test_client().get("/", base_url="https://navette.test")
+    assert secure.headers[HEADER] == "miss"
+    assert "https://navette.test/" in secure.get_data(as_text=True)
     assert world.session.activity.title in text_of(first)
 
     other = make_centre(name="Centre de Bergerac")
