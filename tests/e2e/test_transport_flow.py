@@ -155,7 +155,9 @@ def test_build_publish_promise_and_replan_on_cancellation(
     page.get_by_role("button", name="Construire les tournées").click()
     expect(page.get_by_role("button", name="Publier les tournées")).to_be_visible(timeout=30_000)
     expect(page.locator("svg.round-map").first).to_be_visible()
-    expect(page.locator(".figures")).to_contain_text(f"{demo_site['riders']} passager(s)")
+    expect(page.locator(".figures")).to_contain_text(
+        f"{demo_site['riders']} passager" + ("s" if demo_site["riders"] > 1 else "")
+    )
     expect(page.locator("table").first).to_contain_text("Jeanne Delpech")
     check_accessibility(page)
     screenshot(page, "transport-jour-brouillon")
