@@ -33,11 +33,14 @@ same plan for the same seed.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import math
 import multiprocessing
 import os
 import random
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -1066,7 +1069,9 @@ def _child(
     pipe: Any,
     pooled: bool,
     exchange: Exchange,
+    parent: int,
 ) -> None:
+    _die_with_parent(parent)
     try:
         pool = new_pool(root) if pooled else None
         routes = run_worker(root, worker, seed, deadline, lambda _message: None, pool, exchange)
@@ -1075,6 +1080,23 @@ def _child(
         pipe.send(repr(error))
     finally:
         pipe.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Let the kernel kill this second search when the process that forked it dies.
+
+    Killed from outside (a job stopped, a worker restarted), the parent cannot stop its child:
+    the orphan would search on for the whole time limit, holding a core and every pipe it
+    inherited (a process pool waiting for its dead worker's pipes would hang as long).
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request above
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[list[int]]:
@@ -1098,7 +1120,7 @@ def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[
         times = [time.monotonic() + share * (stop - time.monotonic()) for share in _EXCHANGE_AT]
         child = context.Process(
             target=_child,
-            args=(root, 1, seed, stop, send, pooled, Exchange(theirs, times)),
+            args=(root, 1, seed, stop, send, pooled, Exchange(theirs, times), os.getpid()),
             daemon=True,
         )
         child.start()

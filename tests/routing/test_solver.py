@@ -158,3 +158,55 @@ def test_two_searches_that_swap_plans_midway_give_a_checked_plan(
     accounted = {s.request for r in solution.routes for s in r.stops}
     accounted |= {item.request for item in solution.unserved}
     assert accounted == {request.id for request in problem.requests}
+
+
+def _search_with_two_workers(path: str) -> None:
+    solver._IDLE_CORES_FOR_TWO = 0.0  # force the forked second search (this is a fresh process)
+    solve(load_problem(path), time_limit=60.0)
+
+
+def test_the_second_search_dies_with_the_process_that_forked_it() -> None:
+    """A build killed from outside (the job stopped) must not leave its second search behind,
+    holding a core and the pipes of the pool that ran it, for the whole time limit."""
+    import multiprocessing
+    import os
+    import signal
+
+    context = multiprocessing.get_context("spawn")
+    searching = context.Process(
+        target=_search_with_two_workers, args=(str(DATA / "rural-24.json"),)
+    )
+    searching.start()
+    children: list[int] = []
+    deadline = time.monotonic() + 30
+    while not children and time.monotonic() < deadline:
+        children = _children_of(searching.pid)
+        time.sleep(0.05)
+    assert children, "the second search never started"
+    os.kill(searching.pid, signal.SIGKILL)
+    searching.join()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in children)
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
