@@ -125,7 +125,13 @@ def _serve() -> Response | None:
     if not _applies():
         return None
     cache: PageCache = current_app.extensions["navette_page_cache"]
-    key = cache.key()
+    try:
+        key = cache.key()
+    except Exception as error:  # a cache must never be why a page fails
+        # The database is away (or worse): render as usual, and the page's own queries meet
+        # the error where webapp.errors tells an outage (503) from a bug (500).
+        current_app.logger.warning("Page cache skipped: %s", type(error).__name__)
+        return None
     if key is None:
         return None
     page = cache.get(key)
