@@ -26,18 +26,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
 
 from scheduling.audit import SCHEDULED_TASK
+from scheduling.models import Centre
 from scheduling.transport import get_or_create_day, mark_job, save_plan
 from scheduling.transport_models import JobStatus, TransportDay
 from webapp.db import act_as, session_scope
 from webapp.geocoding import Geocoder, geocoder_for
 from webapp.planning import gather, solve_rides
 
+PARIS = "Europe/Paris"  # a centre that has not set its time zone
 POLL_SECONDS = 0.2
 TICK_SECONDS = 1.0
 # huey's clock is UTC: 2 h 17 UTC is 3 h 17 or 4 h 17 in France, when nobody books.
@@ -192,7 +195,7 @@ def run_build(
     geocoder: Geocoder | None = None,
 ) -> dict[str, Any]:
     """Build the day's rounds; used by the queue, `flask rounds build` and the demo."""
-    now = now or dt.datetime.now().replace(microsecond=0)
+    now = now or _centre_clock(app, centre_id)
     reporter = _Reporter(app, centre_id, day, job_id)
     try:
         if not reporter.update(JobStatus.running, 5, "Lecture des réservations et des adresses"):
@@ -223,6 +226,15 @@ def run_build(
     except Exception as error:
         reporter.update(JobStatus.failed, None, f"Le calcul a échoué : {error}")
         raise
+
+
+def _centre_clock(app: Flask, centre_id: int) -> dt.datetime:
+    """Now on the centre's wall clock (naive, as stored), not the server's: the day page shows
+    when the rounds were built next to when they were published."""
+    with session_scope(app) as db:
+        centre = db.get(Centre, centre_id)
+        zone = ZoneInfo(centre.timezone if centre is not None and centre.timezone else PARIS)
+    return dt.datetime.now(zone).replace(tzinfo=None, microsecond=0)
 
 
 def _reload(db: Any, bookings: dict[int, Any]) -> list[Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -176,3 +178,19 @@ def test_a_job_overtaken_by_a_newer_one_throws_its_result_away(
     assert read(db, select(Round).where(Round.centre_id == centre_id)) == []
     summary = run_build(transport_app, centre_id, world.day, second, 1)
     assert summary["passengers"] == 4
+
+
+def test_a_build_is_dated_on_the_centres_clock_not_the_servers(
+    transport_app: Any,
+    transport_world: TransportWorld,
+    make_booking: Callable[..., Any],
+    db: Any,
+) -> None:
+    world = transport_world
+    _book_everyone(world, make_booking)
+    world.centre.timezone = "Asia/Tokyo"  # far from the server's clock whatever it is set to
+    db.commit()
+    run_build(transport_app, world.centre.id, world.day, None, 1)
+    tokyo = dt.datetime.now(ZoneInfo("Asia/Tokyo")).replace(tzinfo=None)
+    (day,) = read(db, select(TransportDay).where(TransportDay.centre_id == world.centre.id))
+    assert abs(day.built_at - tokyo) < dt.timedelta(minutes=2)
