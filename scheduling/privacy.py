@@ -85,6 +85,15 @@ def export_person(db: DbSession, *, actor: User, person_id: int) -> dict[str, An
     }
 
 
+def erased_name(person_id: int) -> str:
+    """The last name an erased person is left with (the first is « Personne »)."""
+    return f"effacée n° {person_id}"
+
+
+def is_erased(person: Person) -> bool:
+    return person.last_name == erased_name(person.id) and not person.address
+
+
 def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime) -> Result[Person]:
     """Erase a person on request: future bookings cancelled (the waitlist moves up), personal
     data blanked (welfare alerts' addresses and notes too), carers unlinked, messages deleted,
@@ -124,7 +133,7 @@ def erase_person(db: DbSession, *, actor: User, person_id: int, now: dt.datetime
         _close_own_account(account)
     person.carers.clear()
     person.first_name = "Personne"
-    person.last_name = f"effacée n° {person.id}"
+    person.last_name = erased_name(person.id)
     person.phone = None
     person.email = None
     person.address = ""

@@ -48,7 +48,7 @@ from scheduling.models import (
     carer_link,
 )
 from scheduling.notifications import format_date, plural
-from scheduling.privacy import erase_person
+from scheduling.privacy import erase_person, is_erased
 from scheduling.transport_models import RoundStop, WelfareAlert
 
 
@@ -143,7 +143,7 @@ def purge_old_personal_data(
     last_activity = _last_activity(db)
     in_use = _linked_to_active_accounts(db)
     for person in db.scalars(select(Person).order_by(Person.id)):
-        if _already_erased(person):
+        if is_erased(person):
             continue
         last = last_activity.get(person.id)
         if last is None:
@@ -191,10 +191,6 @@ def _one_purge_at_a_time(db: DbSession) -> None:
     « personne effacée » entry). SQLite's write lock (BEGIN IMMEDIATE) already serialises them."""
     if is_postgresql(db):
         db.execute(select(func.pg_advisory_xact_lock(PURGE_LOCK_KEY)))
-
-
-def _already_erased(person: Person) -> bool:
-    return person.last_name == f"effacée n° {person.id}" and not person.address
 
 
 def _retention_actor(centre_id: int) -> User:

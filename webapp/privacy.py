@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from scheduling import booking as booking_uc
 from scheduling.models import ActivitySession, Booking, BookingStatus, Person, Role
 from scheduling.people import get_person_for
-from scheduling.privacy import erase_person, export_person
+from scheduling.privacy import erase_person, export_person, is_erased
 from scheduling.retention import duration_label
 from webapp.auth import centre_now, role_required
 from webapp.db import get_db
@@ -67,6 +67,7 @@ def person_data(person_id: int) -> str:
         "privacy/person.html",
         data=data,
         person_id=person_id,
+        erased=is_erased(_person_or_404(get_db(), person_id)),
         as_datetime=dt.datetime.fromisoformat,  # the export's dates are ISO text
     )
 
@@ -91,6 +92,9 @@ def erase(person_id: int) -> str | Response:
     """Confirm, then erase: future bookings cancelled, past ones kept without a name."""
     db = get_db()
     person = _person_or_404(db, person_id)
+    if is_erased(person):  # nothing left to erase: say so rather than ask again
+        flash("Cette personne est déjà effacée.", "info")
+        return redirect(url_for("privacy.person_data", person_id=person_id))
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template("privacy/erase.html", form=form, person=person)

@@ -14,7 +14,6 @@ from sqlalchemy import func, select, text
 
 from scheduling import audit
 from scheduling.audit import AuditEntry, AuditKind
-from scheduling.db import is_postgresql
 from scheduling.models import (
     Booking,
     BookingStatus,
@@ -296,11 +295,11 @@ def test_the_audit_log_is_compared_in_utc_the_rest_in_local_time(db, past):
     assert dt.datetime(2023, 11, 22, 9, 30) in db.scalars(select(AuditEntry.at)).all()
 
 
+# PostgreSQL only: on SQLite, BEGIN IMMEDIATE already makes a second purge wait for the first.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_two_purges_at_once_erase_each_person_once(db, past, session_factory):
     """Several queue consumers may start the nightly purge together: on PostgreSQL the second
     waits for the first to commit, then finds nothing left to erase."""
-    if not is_postgresql(db):
-        pytest.skip("SQLite: BEGIN IMMEDIATE already makes a second purge wait for the first")
     first, second, watcher = session_factory(), session_factory(), session_factory()
     for purging in (first, second):
         audit.install(purging)  # as the app's sessions: the erasure writes « person.erased »

@@ -174,6 +174,12 @@ def test_erasure_keeps_past_bookings_anonymous_and_frees_future_seats(
     assert "Delmas" not in roster and "DELMAS" not in roster
     assert "effacée" in roster
     assert "Delmas" not in text_of(client.get("/animation/telephone?q=delmas"))
+    # Nothing left to erase: the file says so and offers no second erasure.
+    page = text_of(client.get(f"/donnees-personnelles/{person_id}"))
+    assert "Ces données sont effacées" in page and "Effacer cette personne" not in page
+    again = client.get(f"/donnees-personnelles/{person_id}/effacer")
+    assert again.status_code == 302
+    assert "déjà effacée" in text_of(client.get(again.headers["Location"]))
 
 
 def test_the_notice_says_exactly_what_the_erasure_does_and_its_exceptions(client, world):
