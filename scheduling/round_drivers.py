@@ -135,6 +135,7 @@ def set_round_drivers(
         for round_id, driver_id in wanted.items()
         if round_id in rounds and driver_id is not None and driver_id not in allowed
     }
+    errors = errors or _clashes(rounds, wanted)
     if errors:
         return failed(errors)
     chosen = manual_drivers(day)
@@ -168,6 +169,27 @@ def set_round_drivers(
             )
         remember_published(day)
     return succeeded(notifications)
+
+
+def _clashes(rounds: Mapping[int, Round], wanted: Mapping[int, int | None]) -> dict[str, str]:
+    """Rounds a driver would have to drive at the same time, keyed by the round chosen here."""
+    driver_of = {rid: wanted.get(rid, r.driver_id) for rid, r in rounds.items()}
+    errors: dict[str, str] = {}
+    for round_id in wanted:
+        round_ = rounds.get(round_id)
+        driver_id = driver_of.get(round_id)
+        if round_ is None or driver_id is None:
+            continue
+        for other_id, other in rounds.items():
+            overlaps = other.starts_at < round_.ends_at and round_.starts_at < other.ends_at
+            if other_id != round_id and driver_of[other_id] == driver_id and overlaps:
+                errors[f"round-{round_id}"] = (
+                    f"Ce chauffeur conduit aussi {other.vehicle.name} de "
+                    f"{format_time(other.starts_at)} à {format_time(other.ends_at)} : "
+                    "choisissez-en un autre pour l'une des deux tournées."
+                )
+                break
+    return errors
 
 
 def _round_words(round_: Round) -> str:

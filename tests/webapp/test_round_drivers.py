@@ -395,3 +395,38 @@ def test_a_late_booking_fitted_into_a_published_day_is_announced_to_its_driver(
     mails = _driver_mails(db)
     assert [n.recipient for n in mails] == ["alain@crt.example"]
     assert "arrêt ajouté" in mails[0].body and "Marcel Passager" in mails[0].body
+
+
+def test_one_driver_for_two_rounds_at_the_same_time_is_refused_next_to_the_field(
+    transport_app: Any, world: TransportWorld, db: Any
+) -> None:
+    _build(transport_app, world, db)
+    (first,) = [r for r in _rounds(db) if r.vehicle_id == world.minibus.id]
+    # A second round, in the car, over the same hours (as a build with more riders gives).
+    overlapping = Round(
+        centre_id=world.centre.id,
+        day_id=first.day_id,
+        vehicle_id=world.car.id,
+        starts_at=first.starts_at + dt.timedelta(minutes=10),
+        ends_at=first.ends_at + dt.timedelta(minutes=10),
+    )
+    db.add(overlapping)
+    db.commit()
+    ids = (first.id, overlapping.id)
+    before = {r.id: r.driver_id for r in _rounds(db)}
+    bernard_id = _driver_id(db, "bernard")
+    client = _coordinator(transport_app, db)
+    url = f"/transport/jour/{world.day.isoformat()}/chauffeurs"
+
+    response = post(client, url, {f"round-{i}": str(bernard_id) for i in ids})
+    assert response.status_code == 200
+    assert "Ce chauffeur conduit aussi" in text_of(response)
+    assert {r.id: r.driver_id for r in _rounds(db)} == before
+    # One after the other is fine: the car leaves once the minibus is back.
+    later = read(db, Round, overlapping.id)
+    duration = later.ends_at - later.starts_at
+    later.starts_at = first.ends_at + dt.timedelta(minutes=5)
+    later.ends_at = later.starts_at + duration
+    db.commit()
+    assert post(client, url, {f"round-{i}": str(bernard_id) for i in ids}).status_code == 302
+    assert {r.id: r.driver_id for r in _rounds(db) if r.id in ids} == dict.fromkeys(ids, bernard_id)
