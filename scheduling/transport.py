@@ -30,7 +30,13 @@ from scheduling.models import (
     SessionStatus,
     Vehicle,
 )
-from scheduling.notifications import describe_session, format_date, format_time, notify_person
+from scheduling.notifications import (
+    describe_session,
+    format_date,
+    format_time,
+    notify_person,
+    plural,
+)
 from scheduling.round_drivers import KEPT_SUMMARY_KEYS, manual_drivers, notify_changed_rounds
 from scheduling.transport_models import (
     DayStatus,
@@ -431,6 +437,19 @@ def summarize(plan: Plan, bookings: dict[int, Booking]) -> dict[str, Any]:
         ],
         "notes": list(plan.notes),
     }
+
+
+def summary_words(summary: Mapping[str, Any]) -> str:
+    """« 2 tournées, 5 passagers, 150,9 km » (and the trips left unserved, if any)."""
+    text = (
+        f"{plural(summary.get('rounds', 0), 'tournée', 'tournées')}, "
+        f"{plural(summary.get('passengers', 0), 'passager', 'passagers')}, "
+        f"{summary.get('distance_km', 0):.1f} km".replace(".", ",")
+    )
+    unserved = len(summary.get("unserved", []))
+    if unserved:
+        text += f", {plural(unserved, 'trajet non servi', 'trajets non servis')}"
+    return text
 
 
 def _name(bookings: dict[int, Booking], booking_id: int) -> str:

@@ -34,7 +34,7 @@ from huey.api import Huey, TaskWrapper
 
 from scheduling.audit import SCHEDULED_TASK
 from scheduling.models import Centre
-from scheduling.transport import get_or_create_day, mark_job, save_plan
+from scheduling.transport import get_or_create_day, mark_job, save_plan, summary_words
 from scheduling.transport_models import JobStatus, TransportDay
 from webapp.db import act_as, session_scope
 from webapp.geocoding import Geocoder, geocoder_for
@@ -244,15 +244,7 @@ def _reload(db: Any, bookings: dict[int, Any]) -> list[Any]:
 
 
 def _done_message(row: TransportDay) -> str:
-    summary = row.summary
-    unserved = len(summary.get("unserved", []))
-    text = (
-        f"{summary.get('rounds', 0)} tournée(s), {summary.get('passengers', 0)} passager(s), "
-        f"{summary.get('distance_km', 0)} km"
-    )
-    if unserved:
-        text += f", {unserved} trajet(s) non servi(s)"
-    return text
+    return summary_words(row.summary)
 
 
 class _Reporter:

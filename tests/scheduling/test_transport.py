@@ -127,3 +127,12 @@ def test_drivers_are_given_rounds_within_their_days_and_hours_one_at_a_time() ->
     rounds = [_round(9 * 60, 11 * 60), _round(10 * 60, 17 * 60), _round(13 * 60, 16 * 60)]
     chosen = assign_drivers([not_tuesday, morning_only, all_day], tuesday, rounds)
     assert chosen == {0: 1, 1: 2, 2: None}  # the afternoon round overlaps all_day's
+
+
+def test_a_days_summary_reads_as_french_words() -> None:
+    from scheduling.transport import summary_words
+
+    one = {"rounds": 1, "passengers": 1, "distance_km": 12.3, "unserved": []}
+    assert summary_words(one) == "1 tournée, 1 passager, 12,3 km"
+    many = {"rounds": 3, "passengers": 14, "distance_km": 150.9, "unserved": [{}, {}]}
+    assert summary_words(many) == "3 tournées, 14 passagers, 150,9 km, 2 trajets non servis"

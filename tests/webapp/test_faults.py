@@ -725,7 +725,7 @@ def test_a_solver_killed_mid_way_leaves_the_rounds_and_the_coordinator_can_start
     assert post(client, f"{day_url}/construire").status_code == 302
     day = _wait_for_end(db, centre_id, seconds=60)
     assert day.job_status is JobStatus.done, day.job_message
-    assert "4 passager(s)" in day.job_message
+    assert "4 passagers" in day.job_message
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from scheduling.models import Centre
-from scheduling.transport import find_day
+from scheduling.transport import find_day, summary_words
 from scheduling.transport_models import DayStatus
 from webapp.db import session_scope
 from webapp.jobs import Worker, queue_for, run_build
@@ -54,9 +54,9 @@ def describe(day: dt.date, summary: dict[str, Any], *, published: bool = False) 
     state = "publiées, heures promises tenues" if published else "brouillon, à publier"
     lines = [
         f"Tournées du {day.strftime('%d/%m/%Y')} ({state}) :",
-        f"  {summary['rounds']} tournée(s), {summary['passengers']} passager(s), "
-        f"{summary['distance_km']:.1f} km, {summary['hours']:.1f} h de tournée, "
-        f"trajet le plus long {longest:.0f} min",
+        f"  {summary_words({**summary, 'unserved': []})}, "
+        f"{summary['hours']:.1f} h de tournée, ".replace(".", ",")
+        + f"trajet le plus long {longest:.0f} min",
     ]
     unserved = summary.get("unserved", [])
     if unserved:

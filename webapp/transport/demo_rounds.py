@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from scheduling.models import Notification
-from scheduling.transport import get_or_create_day, publish_day, transport_bookings
+from scheduling.transport import get_or_create_day, publish_day, summary_words, transport_bookings
 from webapp.db import session_scope
 from webapp.geocoding import OfflineGeocoder
 from webapp.jobs import run_build
@@ -33,9 +33,8 @@ def build_demo_rounds(app: Flask, centre_id: int, now: dt.datetime) -> list[str]
             .values(sent_at=Notification.created_at)
         )
     return [
-        f"Tournées du {day:%d/%m/%Y} construites et publiées : {summary['rounds']} tournée(s), "
-        f"{summary['passengers']} passager(s), {summary['distance_km']:.1f} km "
-        f"(page Transport du compte « coordination »)."
+        f"Tournées du {day:%d/%m/%Y} construites et publiées : "
+        f"{summary_words({**summary, 'unserved': []})} (page Transport du compte « coordination »)."
     ]
 
 
