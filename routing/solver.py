@@ -1185,8 +1185,9 @@ class Exchange:
 
 _PARALLEL = True
 # Shares of the search time at which the two searches swap plans and each goes on from the
-# better one (the worse one's time is not wasted); () for two independent searches.
-_EXCHANGE_AT: tuple[float, ...] = (0.6,)
+# better one; () for two independent searches, the default: on a quiet machine the swap at
+# 60 % gave worse plans on the large instances (benchmarks/README.md, step 8).
+_EXCHANGE_AT: tuple[float, ...] = ()
 # Two searches only when about two cores are idle: on a busy machine they would share one
 # core, each doing half the rounds, and the best of two half searches is worse than one whole
 # search (measured: benchmarks/README.md).
