@@ -50,10 +50,16 @@ from scheduling.models import (
     VenueKind,
 )
 from scheduling.people import create_person
-from scheduling.sessions import create_activity, create_series
+from scheduling.sessions import create_activity
 from webapp.auth import hash_password
 from webapp.db import session_scope
-from webapp.demo_history import HistorySummary, Staff, create_one_off, load_history
+from webapp.demo_history import (
+    HistorySummary,
+    Staff,
+    create_one_off,
+    create_repeated,
+    load_history,
+)
 
 CENTRE_SLUG = "crt-bergeracois"
 CENTRE_NAME = "CRT du Bergeracois"
@@ -868,26 +874,17 @@ def _add_sessions(
     last_day = today + dt.timedelta(days=DAYS_OF_SESSIONS)
     sessions: list[ActivitySession] = []
     for plan in SERIES:
-        series = create_series(
+        first = _next_weekday(today, plan.weekday)
+        sessions += create_repeated(
             db,
-            actor=animator,
+            plan,
+            first,
+            last_day,
+            animator=animator,
             now=now,
-            activity_id=activities[plan.activity].id,
-            frequency=plan.frequency,
-            first_date=_next_weekday(today, plan.weekday),
-            until_date=last_day,
-            start_time=plan.start,
-            end_time=plan.end,
-            venue_id=venues[plan.venue].id,
-            seats=plan.seats,
-            wheelchair_places=plan.wheelchair_places,
-            animator_id=animator.id,
-            transport_offered=plan.transport,
-            booking_deadline_hours=plan.deadline_hours,
+            activities=activities,
+            venues=venues,
         )
-        if series.value is None:
-            raise RuntimeError(f"Série de démonstration refusée : {series.message}")
-        sessions.extend(series.value.sessions)
     for one in ONE_OFFS:
         day = _weekday_on_or_after(today + dt.timedelta(days=one.day_offset))
         sessions.append(

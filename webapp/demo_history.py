@@ -249,26 +249,17 @@ def _past_sessions(
     yesterday = today - dt.timedelta(days=1)
     sessions: list[ActivitySession] = []
     for plan in PAST_SERIES:
-        result = create_series(
+        first = _first_on_or_after(first_day, plan.weekday)
+        sessions += create_repeated(
             db,
-            actor=animator,
+            plan,
+            first,
+            yesterday,
+            animator=animator,
             now=entered,
-            activity_id=activities[plan.activity].id,
-            frequency=plan.frequency,
-            first_date=_first_on_or_after(first_day, plan.weekday),
-            until_date=yesterday,
-            start_time=plan.start,
-            end_time=plan.end,
-            venue_id=venues[plan.venue].id,
-            seats=plan.seats,
-            wheelchair_places=plan.wheelchair_places,
-            animator_id=animator.id,
-            transport_offered=plan.transport,
-            booking_deadline_hours=plan.deadline_hours,
+            activities=activities,
+            venues=venues,
         )
-        if result.value is None:
-            raise RuntimeError(f"Série passée refusée : {result.message}")
-        sessions.extend(result.value.sessions)
     for one in PAST_ONE_OFFS:
         day = _weekday_on_or_before(today - dt.timedelta(days=one.days_ago))
         sessions.append(
@@ -299,6 +290,47 @@ class OneOff(Protocol):
     def transport(self) -> bool: ...
     @property
     def deadline_hours(self) -> int | None: ...
+
+
+class Repeated(OneOff, Protocol):
+    """A demo session repeated until a date (upcoming or past)."""
+
+    @property
+    def frequency(self) -> Frequency: ...
+
+
+def create_repeated(
+    db: Session,
+    plan: Repeated,
+    first_date: dt.date,
+    until_date: dt.date,
+    *,
+    animator: User,
+    now: dt.datetime,
+    activities: Mapping[str, Activity],
+    venues: Mapping[str, Venue],
+) -> list[ActivitySession]:
+    """Create the series `plan` describes, through the animators' use-case."""
+    result = create_series(
+        db,
+        actor=animator,
+        now=now,
+        activity_id=activities[plan.activity].id,
+        frequency=plan.frequency,
+        first_date=first_date,
+        until_date=until_date,
+        start_time=plan.start,
+        end_time=plan.end,
+        venue_id=venues[plan.venue].id,
+        seats=plan.seats,
+        wheelchair_places=plan.wheelchair_places,
+        animator_id=animator.id,
+        transport_offered=plan.transport,
+        booking_deadline_hours=plan.deadline_hours,
+    )
+    if result.value is None:
+        raise RuntimeError(f"Série de démonstration refusée : {result.message}")
+    return list(result.value.sessions)
 
 
 def create_one_off(
