@@ -384,16 +384,9 @@ def test_an_alert_whose_stop_disappears_is_reported_stranded(db, road):
     assert carry_over_marks(db, old_stops=list(road.round.stops), new_stops=others) == [pickup]
 
 
-def test_a_replan_on_the_day_keeps_the_drivers_marks_and_alerts(db, road):
-    """save_plan replaces the rounds; what the driver marked and the alert raised survive."""
-    jeanne_pickup = first_pickup(road)
-    mark_stop(
-        db, stop=jeanne_pickup, status=StopStatus.nobody_answered, actor=road.driver_user, now=NOW
-    )
-    db.flush()
-    day = road.round.day
-    # The same stops, planned again (as a late cancellation elsewhere would re-plan the day).
-    plan = Plan(
+def replanned(road, stops) -> Plan:
+    """The road's round planned again with `stops` at their saved times (as a re-plan would)."""
+    return Plan(
         rounds=(
             PlannedRound(
                 vehicle_id=road.round.vehicle_id,
@@ -410,12 +403,24 @@ def test_a_replan_on_the_day_keeps_the_drivers_marks_and_alerts(db, road):
                         begin=minutes_of(s.planned_begin),
                         departure=minutes_of(s.planned_departure),
                     )
-                    for s in road.round.stops
+                    for s in stops
                 ),
             ),
         ),
         unserved=(),
     )
+
+
+def test_a_replan_on_the_day_keeps_the_drivers_marks_and_alerts(db, road):
+    """save_plan replaces the rounds; what the driver marked and the alert raised survive."""
+    jeanne_pickup = first_pickup(road)
+    mark_stop(
+        db, stop=jeanne_pickup, status=StopStatus.nobody_answered, actor=road.driver_user, now=NOW
+    )
+    db.flush()
+    day = road.round.day
+    # The same stops, planned again (as a late cancellation elsewhere would re-plan the day).
+    plan = replanned(road, road.round.stops)
     bookings = {s.booking_id: s.booking for s in road.round.stops}
 
     [again] = save_plan(db, day, plan, now=NOW, bookings=bookings)
@@ -437,29 +442,7 @@ def test_an_alert_outlives_its_stop_when_the_booking_leaves_the_rounds(db, road)
     )
     db.flush()
     others = [s for s in road.round.stops if s.booking_id != jeanne_pickup.booking_id]
-    plan = Plan(
-        rounds=(
-            PlannedRound(
-                vehicle_id=road.round.vehicle_id,
-                start=minutes_of(road.round.starts_at),
-                end=minutes_of(road.round.ends_at),
-                distance_km=road.round.distance_km,
-                stops=tuple(
-                    PlannedStop(
-                        booking_id=s.booking_id,
-                        leg=s.leg,
-                        kind=s.kind,
-                        point=Point(lat=s.lat, lon=s.lon, address=s.address),
-                        arrival=minutes_of(s.planned_arrival),
-                        begin=minutes_of(s.planned_begin),
-                        departure=minutes_of(s.planned_departure),
-                    )
-                    for s in others
-                ),
-            ),
-        ),
-        unserved=(),
-    )
+    plan = replanned(road, others)
 
     save_plan(db, road.round.day, plan, now=NOW, bookings={s.booking_id: s.booking for s in others})
     db.commit()
