@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 from sqlalchemy import (
@@ -209,6 +210,10 @@ LABELS: dict[type[LabelledEnum], dict[str, str]] = {
 }
 
 
+# Where a centre is unless it says otherwise (its times are wall-clock times there).
+DEFAULT_TIMEZONE = "Europe/Paris"
+
+
 class Centre(Base):
     """A CRT: the tenant. Everything else belongs to one."""
 
@@ -217,7 +222,7 @@ class Centre(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     address: Mapped[str] = mapped_column(String(300), default="")
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
@@ -229,6 +234,11 @@ class Centre(Base):
     activities: Mapped[list[Activity]] = relationship(back_populates="centre")
     vehicles: Mapped[list[Vehicle]] = relationship(back_populates="centre")
     drivers: Mapped[list[Driver]] = relationship(back_populates="centre")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The centre's time zone: its times are stored as wall-clock times there."""
+        return ZoneInfo(self.timezone or DEFAULT_TIMEZONE)
 
 
 class Commune(Base):

@@ -32,7 +32,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from scheduling import audit
-from scheduling.models import Centre, Role, User
+from scheduling.models import DEFAULT_TIMEZONE, Centre, Role, User
 from webapp import links, reset_tokens, security
 from webapp.db import get_db
 from webapp.forms import NavetteForm, parse_whole_number
@@ -144,11 +144,9 @@ def current_centre() -> Centre | None:
 
 def centre_now() -> dt.datetime:
     """The current wall-clock time of the current centre (naive, as stored in the database)."""
-    zone = "Europe/Paris"
     centre = current_centre()
-    if centre is not None and centre.timezone:
-        zone = centre.timezone
-    return dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
+    zone = centre.zone if centre is not None else ZoneInfo(DEFAULT_TIMEZONE)
+    return dt.datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
 
 
 def get_in_centre(model: type[Any], object_id: int, *options: Any) -> Any:

@@ -18,7 +18,6 @@ import re
 import threading
 from collections import OrderedDict
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -48,8 +47,7 @@ bp = Blueprint("calendar", __name__)
 
 def _centre_now(centre: Centre) -> dt.datetime:
     """The centre's wall-clock time (the feed may be of another centre than the visitor's)."""
-    zone = ZoneInfo(centre.timezone or "Europe/Paris")
-    return dt.datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+    return dt.datetime.now(centre.zone).replace(tzinfo=None, second=0, microsecond=0)
 
 
 # Feeds served, by URL: (ETag, Last-Modified given). Bounded, per process.

@@ -190,8 +190,8 @@ class _Writer:
 
     def __init__(self, centre: Centre, now: dt.datetime) -> None:
         self.centre = centre
-        self.tzid = centre.timezone or "Europe/Paris"
-        self.zone = ZoneInfo(self.tzid)
+        self.zone = centre.zone
+        self.tzid = self.zone.key
         self.now = now
         self.domain = f"{centre.slug}.navette"
         self.latest = OLD_ROWS
@@ -377,7 +377,7 @@ def booking_file(db: DbSession, booking: Booking, url: str | None = None) -> byt
     """``booking_calendar`` with the centre and promised pickups read from the database."""
     centre = db.get(Centre, booking.centre_id)
     assert centre is not None  # a booking always belongs to a centre
-    now = dt.datetime.now(ZoneInfo(centre.timezone or "Europe/Paris")).replace(tzinfo=None)
+    now = dt.datetime.now(centre.zone).replace(tzinfo=None)
     pickups = promised_pickups(db, [booking.id]).get(booking.id, ())
     return booking_calendar(booking, centre=centre, now=now, url=url, pickups=pickups)
 

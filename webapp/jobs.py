@@ -33,14 +33,13 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
 
 from scheduling.audit import SCHEDULED_TASK
-from scheduling.models import Centre
+from scheduling.models import DEFAULT_TIMEZONE, Centre
 from scheduling.transport import get_or_create_day, mark_job, save_plan, summary_words
 from scheduling.transport_models import JobStatus, TransportDay
 from webapp.db import act_as, session_scope
 from webapp.geocoding import Geocoder, geocoder_for
 from webapp.planning import gather, solve_rides
 
-PARIS = "Europe/Paris"  # a centre that has not set its time zone
 POLL_SECONDS = 0.2
 TICK_SECONDS = 1.0
 # huey's clock is UTC: 2 h 17 UTC is 3 h 17 or 4 h 17 in France, when nobody books.
@@ -233,7 +232,7 @@ def _centre_clock(app: Flask, centre_id: int) -> dt.datetime:
     when the rounds were built next to when they were published."""
     with session_scope(app) as db:
         centre = db.get(Centre, centre_id)
-        zone = ZoneInfo(centre.timezone if centre is not None and centre.timezone else PARIS)
+        zone = centre.zone if centre is not None else ZoneInfo(DEFAULT_TIMEZONE)
     return dt.datetime.now(zone).replace(tzinfo=None, microsecond=0)
 
 

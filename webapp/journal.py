@@ -14,7 +14,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from scheduling import audit
 from scheduling.audit import AuditKind
-from scheduling.models import Centre, Role
+from scheduling.models import DEFAULT_TIMEZONE, Centre, Role
 from webapp.auth import current_centre_id, role_required
 from webapp.db import get_db
 from webapp.forms import NavetteForm, parse_whole_number, plausible_date
@@ -69,7 +69,7 @@ def _page_number() -> int:
 def show_journal() -> tuple[str, int] | str:
     db = get_db()
     centre = db.get(Centre, current_centre_id())
-    zone = ZoneInfo(centre.timezone if centre is not None and centre.timezone else "Europe/Paris")
+    zone = centre.zone if centre is not None else ZoneInfo(DEFAULT_TIMEZONE)
     form = JournalForm(formdata=request.args, meta={"csrf": False})
     if request.args and not form.validate():
         return render_template("journal/index.html", form=form, page=None), 400

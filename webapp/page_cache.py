@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 
 from scheduling.data_version import read_version_raw
 from scheduling.db import READ_ONLY
-from scheduling.models import Centre
+from scheduling.models import DEFAULT_TIMEZONE, Centre
 
 MAX_ENTRIES = 256
 CACHED_ENDPOINTS = frozenset({"agenda.index", "agenda.show_session"})
@@ -67,7 +67,7 @@ class PageCache:
                 query = select(Centre.id, Centre.timezone).where(Centre.slug == slug)
             with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
                 row = connection.execute(query).first()
-            centre_id, zone = (row[0], row[1] or "Europe/Paris") if row else (None, "")
+            centre_id, zone = (row[0], row[1] or DEFAULT_TIMEZONE) if row else (None, "")
             self.centre = (version, slug, centre_id, zone)
         if centre_id is None:
             return None

@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from scheduling.models import Centre
+from scheduling.models import DEFAULT_TIMEZONE, Centre
 from scheduling.retention import RetentionReport, purge_old_personal_data
 from webapp.config import DEFAULT_RETENTION_MONTHS
 from webapp.db import session_scope
@@ -53,9 +53,8 @@ def _centres_zone(db: DbSession) -> str:
     """The zone the centres' times are written in. A site whose centres lie in different zones
     gets Europe/Paris: a few hours either way against months of retention only moves an erasure
     by one night, and the purge never cancels a booking (a booking to come is recent activity)."""
-    paris = "Europe/Paris"
-    zones = {zone or paris for zone in db.scalars(select(Centre.timezone).distinct())}
-    return zones.pop() if len(zones) == 1 else paris
+    zones = {zone or DEFAULT_TIMEZONE for zone in db.scalars(select(Centre.timezone).distinct())}
+    return zones.pop() if len(zones) == 1 else DEFAULT_TIMEZONE
 
 
 @privacy_cli.command("purge")
