@@ -155,6 +155,46 @@ def add_driver(db: Any, centre: Centre, username: str, name: str, phone: str) ->
     return driver
 
 
+def add_activity_session(
+    db: Any,
+    centre: Centre,
+    title: str,
+    *,
+    venue_id: int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    seats: int,
+    wheelchair_places: int = 0,
+    transport_offered: bool = False,
+    field: Field = Field.care_prevention,
+    audience: Audience = Audience.older_people,
+    description: str = "",
+) -> ActivitySession:
+    """An activity of its own with one session, both flushed (their ids are known)."""
+    activity = Activity(
+        centre_id=centre.id,
+        title=title,
+        description=description,
+        field=field,
+        audience=audience,
+    )
+    db.add(activity)
+    db.flush()
+    session = ActivitySession(
+        centre_id=centre.id,
+        activity_id=activity.id,
+        venue_id=venue_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        seats=seats,
+        wheelchair_places=wheelchair_places,
+        transport_offered=transport_offered,
+    )
+    db.add(session)
+    db.flush()
+    return session
+
+
 def centre_today() -> dt.date:
     return dt.datetime.now(ZoneInfo("Europe/Paris")).date()
 
@@ -274,21 +314,16 @@ def seed_a_round_today(
         mobility=Mobility.wheelchair,
         driver_notes="Sonner deux fois.",
     )
-    activity = Activity(
-        centre_id=centre.id,
-        title="Atelier équilibre",
-        field=Field.care_prevention,
-        audience=Audience.older_people,
-    )
     vehicle = add_van(db, centre, "Minibus")
     driver_ = add_driver(db, centre, driver, "Jean Chauffeur", "06 00 00 00 01")
-    db.add_all([hall, rose, activity])
+    db.add_all([hall, rose])
     db.flush()
     today = centre_today()
     at = dt.datetime.combine(today, dt.time(13, 30))
-    session = ActivitySession(
-        centre_id=centre.id,
-        activity_id=activity.id,
+    session = add_activity_session(
+        db,
+        centre,
+        "Atelier équilibre",
         venue_id=hall.id,
         starts_at=at + dt.timedelta(hours=1),
         ends_at=at + dt.timedelta(hours=2),
@@ -296,8 +331,6 @@ def seed_a_round_today(
         wheelchair_places=2,
         transport_offered=True,
     )
-    db.add(session)
-    db.flush()
     booking = book_ride(db, session, rose)
     db.flush()
     add_published_round(
@@ -321,12 +354,6 @@ def add_session_today_with_one_booking(
     own activity and person, and a start in the past: the carers' flows never see them."""
     centre = db.scalars(select(Centre).where(Centre.slug == centre_slug)).one()
     venue = db.scalars(select(Venue).where(Venue.centre_id == centre.id)).first()
-    activity = Activity(
-        centre_id=centre.id,
-        title=title,
-        field=Field.care_prevention,
-        audience=Audience.older_people,
-    )
     person = Person(
         centre_id=centre.id,
         first_name=first_name,
@@ -334,20 +361,17 @@ def add_session_today_with_one_booking(
         phone="05 53 24 00 03",
         commune_id=venue.commune_id,
     )
-    db.add_all([activity, person])
-    db.flush()
+    db.add(person)
     today = centre_today()
-    session = ActivitySession(
-        centre_id=centre.id,
-        activity_id=activity.id,
+    session = add_activity_session(
+        db,
+        centre,
+        title,
         venue_id=venue.id,
         starts_at=dt.datetime.combine(today, dt.time(0, 1)),
         ends_at=dt.datetime.combine(today, dt.time(0, 2)),
         seats=6,
-        wheelchair_places=0,
     )
-    db.add(session)
-    db.flush()
     db.add(
         Booking(
             centre_id=centre.id,

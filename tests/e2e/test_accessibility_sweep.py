@@ -31,9 +31,6 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import select
 
 from scheduling.models import (
-    Activity,
-    ActivitySession,
-    Audience,
     Booking,
     BookingStatus,
     Centre,
@@ -52,6 +49,7 @@ from tests.e2e.conftest import (
     zoomed_screenshot,
 )
 from tests.e2e.seeds import (
+    add_activity_session,
     add_user,
     database,
     seed_a_round_today,
@@ -235,28 +233,19 @@ def world(e2e_db_url: str) -> Iterator[World]:
             )
         )
         # A one-seat session, already taken, with Louis (helped by `aidant`) waiting.
-        loto = Activity(
-            centre_id=centre.id,
-            title=FULL_TITLE,
+        assert hall is not None
+        starts = dt.datetime.combine(dt.date.today() + dt.timedelta(days=12), dt.time(15))
+        full = add_activity_session(
+            db,
+            centre,
+            FULL_TITLE,
             description="Un après-midi de jeu, avec goûter.",
             field=Field.isolation,
-            audience=Audience.older_people,
-        )
-        db.add(loto)
-        db.flush()
-        starts = dt.datetime.combine(dt.date.today() + dt.timedelta(days=12), dt.time(15))
-        full = ActivitySession(
-            centre_id=centre.id,
-            activity_id=loto.id,
-            venue_id=hall.id if hall else None,
+            venue_id=hall.id,
             starts_at=starts,
             ends_at=starts + dt.timedelta(hours=2),
             seats=1,
-            wheelchair_places=0,
-            transport_offered=False,
         )
-        db.add(full)
-        db.flush()
         now = dt.datetime.now()
         db.add_all(
             [

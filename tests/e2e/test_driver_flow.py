@@ -23,9 +23,6 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from scheduling.models import (
-    Activity,
-    ActivitySession,
-    Audience,
     Field,
     Mobility,
     Person,
@@ -35,6 +32,7 @@ from scheduling.transport_models import StopKind
 from tests.e2e.conftest import RESULTS, check_accessibility, screenshot, sign_in
 from tests.e2e.seeds import (
     PlannedStop,
+    add_activity_session,
     add_centre,
     add_driver,
     add_lalinde_and_eymet,
@@ -91,19 +89,15 @@ def round_id(e2e_db_url: str) -> int:
             mobility=Mobility.wheelchair,
             companion_needed=True,
         )
-        activity = Activity(
-            centre_id=centre.id,
-            title="Loto du club des aînés",
-            field=Field.isolation,
-            audience=Audience.older_people,
-        )
         vehicle = add_van(db, centre)
-        db.add_all([yvette, rene, activity])
+        db.add_all([yvette, rene])
         db.flush()
         today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
-        session = ActivitySession(
-            centre_id=centre.id,
-            activity_id=activity.id,
+        session = add_activity_session(
+            db,
+            centre,
+            "Loto du club des aînés",
+            field=Field.isolation,
             venue_id=hall.id,
             starts_at=dt.datetime.combine(today, dt.time(14, 30)),
             ends_at=dt.datetime.combine(today, dt.time(16, 30)),
@@ -111,8 +105,6 @@ def round_id(e2e_db_url: str) -> int:
             wheelchair_places=2,
             transport_offered=True,
         )
-        db.add(session)
-        db.flush()
         yvette_ride = book_ride(db, session, yvette)
         rene_ride = book_ride(db, session, rene, companions=1)
         db.flush()

@@ -21,9 +21,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from scheduling.models import Activity, ActivitySession, Audience, Centre, Field, Venue
+from scheduling.models import Centre, Field, Venue
 from tests.e2e.conftest import PASSWORD, follow, screenshot, sign_in, tab_to
-from tests.e2e.seeds import database, seed_a_round_today
+from tests.e2e.seeds import add_activity_session, database, seed_a_round_today
 
 TITLE = "Chorale du village"
 
@@ -37,27 +37,21 @@ def chorale(e2e_db_url: str) -> Iterator[int]:
         hall = db.scalar(
             select(Venue).where(Venue.centre_id == centre.id, Venue.name.like("%Lalinde%"))
         )
-        activity = Activity(
-            centre_id=centre.id,
-            title=TITLE,
+        assert hall is not None
+        starts = dt.datetime.combine(dt.date.today() + dt.timedelta(days=6), dt.time(14))
+        session = add_activity_session(
+            db,
+            centre,
+            TITLE,
             description="Chanter ensemble, sans savoir lire la musique.",
             field=Field.isolation,
-            audience=Audience.older_people,
-        )
-        db.add(activity)
-        db.flush()
-        starts = dt.datetime.combine(dt.date.today() + dt.timedelta(days=6), dt.time(14))
-        session = ActivitySession(
-            centre_id=centre.id,
-            activity_id=activity.id,
-            venue_id=hall.id if hall else None,
+            venue_id=hall.id,
             starts_at=starts,
             ends_at=starts + dt.timedelta(hours=1, minutes=30),
             seats=10,
             wheelchair_places=1,
             transport_offered=True,
         )
-        db.add(session)
         db.commit()
         yield session.id
 

@@ -17,8 +17,6 @@ from werkzeug.security import generate_password_hash
 
 from scheduling.db import make_engine, make_session_factory
 from scheduling.models import (
-    Activity,
-    ActivitySession,
     Audience,
     Booking,
     BookingStatus,
@@ -40,7 +38,7 @@ from scheduling.transport_models import (
     TransportDay,
 )
 from tests.e2e.conftest import PASSWORD, check_accessibility, screenshot, sign_in
-from tests.e2e.seeds import add_bergerac, add_centre
+from tests.e2e.seeds import add_activity_session, add_bergerac, add_centre
 
 START = dt.date.today() - dt.timedelta(days=40)
 END = dt.date.today()
@@ -84,36 +82,31 @@ def reporting_world(e2e_db_url: str) -> None:
             email="coordination@example.org",
         )
     )
-    falls = Activity(
-        centre_id=centre.id,
-        title="Prévention des chutes",
-        field=Field.care_prevention,
-        audience=Audience.older_people,
-    )
-    training = Activity(
-        centre_id=centre.id,
-        title="Formation des aides à domicile",
-        field=Field.professional,
-        audience=Audience.professionals,
-    )
-    db.add_all([falls, training])
     db.flush()
     day = dt.date.today() - dt.timedelta(days=20)
-    sessions = []
-    for activity, when in [(falls, day), (training, day + dt.timedelta(days=7))]:
-        starts = dt.datetime.combine(when, dt.time(14))
-        s = ActivitySession(
-            centre_id=centre.id,
-            activity_id=activity.id,
+    sessions = [
+        add_activity_session(
+            db,
+            centre,
+            title,
+            field=field,
+            audience=audience,
             venue_id=venue.id,
-            starts_at=starts,
-            ends_at=starts + dt.timedelta(hours=2),
+            starts_at=dt.datetime.combine(when, dt.time(14)),
+            ends_at=dt.datetime.combine(when, dt.time(16)),
             seats=10,
             transport_offered=True,
         )
-        db.add(s)
-        sessions.append(s)
-    db.flush()
+        for title, field, audience, when in [
+            ("Prévention des chutes", Field.care_prevention, Audience.older_people, day),
+            (
+                "Formation des aides à domicile",
+                Field.professional,
+                Audience.professionals,
+                day + dt.timedelta(days=7),
+            ),
+        ]
+    ]
     bookings = [
         Booking(
             centre_id=centre.id,

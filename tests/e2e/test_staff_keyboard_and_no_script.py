@@ -26,7 +26,6 @@ from sqlalchemy import select
 
 from scheduling.models import (
     Activity,
-    ActivitySession,
     Audience,
     Centre,
     Field,
@@ -44,6 +43,7 @@ from tests.e2e.conftest import (
     tab_to,
 )
 from tests.e2e.seeds import (
+    add_activity_session,
     add_centre,
     add_driver,
     add_lalinde_and_eymet,
@@ -156,18 +156,13 @@ def _seed_rides_tomorrow(db: Any, slug: str, coordinator: str) -> None:
             ),
         )
     ]
-    activity = Activity(
-        centre_id=centre.id,
-        title="Atelier mémoire",
-        field=Field.care_prevention,
-        audience=Audience.older_people,
-    )
-    db.add_all([activity, *riders])
+    db.add_all(riders)
     db.flush()
     starts = dt.datetime.combine(centre_today() + dt.timedelta(days=1), dt.time(14, 30))
-    session = ActivitySession(
-        centre_id=centre.id,
-        activity_id=activity.id,
+    session = add_activity_session(
+        db,
+        centre,
+        "Atelier mémoire",
         venue_id=hall.id,
         starts_at=starts,
         ends_at=starts + dt.timedelta(hours=2),
@@ -175,8 +170,6 @@ def _seed_rides_tomorrow(db: Any, slug: str, coordinator: str) -> None:
         wheelchair_places=1,
         transport_offered=True,
     )
-    db.add(session)
-    db.flush()
     for person in riders:
         book_ride(db, session, person, back=True)
     transport_settings(db, centre.id).solver_time_limit_s = 3
