@@ -36,18 +36,13 @@ from werkzeug.wrappers import Response
 from scheduling import calendars as uc
 from scheduling.models import CalendarToken, Centre, Commune, FeedKind, Field, Person
 from scheduling.people import STAFF_ROLES
-from webapp.auth import current_centre, current_centre_id, role_required
+from webapp.auth import centre_clock, current_centre, current_centre_id, role_required
 from webapp.db import get_db
 from webapp.forms import parse_whole_number
 from webapp.ical import Feed, agenda_feed, animator_feed, bookings_feed, rounds_feed
 from webapp.links import external_url
 
 bp = Blueprint("calendar", __name__)
-
-
-def _centre_now(centre: Centre) -> dt.datetime:
-    """The centre's wall-clock time (the feed may be of another centre than the visitor's)."""
-    return dt.datetime.now(centre.zone).replace(tzinfo=None, second=0, microsecond=0)
 
 
 # Feeds served, by URL: (ETag, Last-Modified given). Bounded, per process.
@@ -131,7 +126,7 @@ def _public_agenda(centre: Centre) -> Response:
             abort(404, "Domaine inconnu.")
         field = Field(raw_field)
         words.append(field.label)
-    now = _centre_now(centre)
+    now = centre_clock(centre)
     sessions = uc.public_sessions(
         get_db(), centre_id=centre.id, now=now, commune_id=commune_id, field=field
     )
@@ -199,7 +194,7 @@ def private_feed(token: str) -> Response:
     centre = db.get(Centre, row.centre_id)
     if centre is None:  # pragma: no cover - a token always has its centre
         abort(404)
-    now = _centre_now(centre)
+    now = centre_clock(centre)
     feed = _feed_of(row, centre, now)
     if feed is None:
         abort(404)
@@ -282,7 +277,7 @@ def create_feed() -> Response:
     if kind not in FeedKind.__members__:
         abort(404)
     outcome = uc.create_my_token(
-        get_db(), actor=current_user, now=_centre_now(current_user.centre), kind=FeedKind(kind)
+        get_db(), actor=current_user, now=centre_clock(current_user.centre), kind=FeedKind(kind)
     )
     if outcome.ok:
         flash("Votre lien d'abonnement est prêt.", "success")
@@ -304,7 +299,7 @@ def revoke_feed(token_id: int) -> Response:
     if token_id > 2**62:
         abort(404)
     outcome = uc.revoke_token(
-        get_db(), actor=current_user, now=_centre_now(current_user.centre), token_id=token_id
+        get_db(), actor=current_user, now=centre_clock(current_user.centre), token_id=token_id
     )
     if not outcome.ok:
         abort(404)
@@ -322,7 +317,7 @@ def renew_feed(token_id: int) -> Response:
     if token_id > 2**62:
         abort(404)
     outcome = uc.renew_token(
-        get_db(), actor=current_user, now=_centre_now(current_user.centre), token_id=token_id
+        get_db(), actor=current_user, now=centre_clock(current_user.centre), token_id=token_id
     )
     if not outcome.ok:
         abort(404)
@@ -352,7 +347,7 @@ def person_calendar(person_id: int) -> str | Response:
     person = _person_or_404(person_id)
     if request.method == "POST":
         outcome = uc.create_person_token(
-            db, actor=current_user, now=_centre_now(current_user.centre), person_id=person.id
+            db, actor=current_user, now=centre_clock(current_user.centre), person_id=person.id
         )
         if not outcome.ok:
             abort(404)

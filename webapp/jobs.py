@@ -26,16 +26,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
 
 from scheduling.audit import SCHEDULED_TASK
-from scheduling.models import DEFAULT_TIMEZONE, Centre
+from scheduling.models import Centre
 from scheduling.transport import get_or_create_day, mark_job, save_plan, summary_words
 from scheduling.transport_models import JobStatus, TransportDay
+from webapp.auth import centre_clock
 from webapp.db import act_as, session_scope
 from webapp.geocoding import Geocoder, geocoder_for
 from webapp.planning import gather, solve_rides
@@ -194,7 +194,11 @@ def run_build(
     geocoder: Geocoder | None = None,
 ) -> dict[str, Any]:
     """Build the day's rounds; used by the queue, `flask rounds build` and the demo."""
-    now = now or _centre_clock(app, centre_id)
+    if now is None:
+        with session_scope(app) as db:
+            # To the second: the journal tells a new build by its built_at having changed, and
+            # two builds of a day may fall in the same minute.
+            now = centre_clock(db.get(Centre, centre_id), to_the_second=True)
     reporter = _Reporter(app, centre_id, day, job_id)
     try:
         if not reporter.update(JobStatus.running, 5, "Lecture des réservations et des adresses"):
@@ -225,15 +229,6 @@ def run_build(
     except Exception as error:
         reporter.update(JobStatus.failed, None, f"Le calcul a échoué : {error}")
         raise
-
-
-def _centre_clock(app: Flask, centre_id: int) -> dt.datetime:
-    """Now on the centre's wall clock (naive, as stored), not the server's: the day page shows
-    when the rounds were built next to when they were published."""
-    with session_scope(app) as db:
-        centre = db.get(Centre, centre_id)
-        zone = centre.zone if centre is not None else ZoneInfo(DEFAULT_TIMEZONE)
-    return dt.datetime.now(zone).replace(tzinfo=None, microsecond=0)
 
 
 def _reload(db: Any, bookings: dict[int, Any]) -> list[Any]:

@@ -100,6 +100,24 @@ def test_a_build_from_the_command_line_says_so(
     assert (built.action, built.actor_label) == ("rounds.built", "ligne de commande")
 
 
+def test_two_builds_within_a_minute_are_two_entries(
+    transport_app: Any, short_solves: TransportWorld, make_booking: Callable[..., Any], db: Any
+) -> None:
+    from webapp.jobs import run_build
+
+    world = short_solves
+    _book_all(world, make_booking)
+    centre_id = world.centre.id
+    db.commit()
+    # A build is stamped to the second (the same built_at would hide the second build):
+    # a coordinator who rebuilds a moment later sees both.
+    run_build(transport_app, centre_id, world.day, None, 1)
+    time.sleep(1.0)
+    run_build(transport_app, centre_id, world.day, None, 1)
+
+    assert [e.action for e in entries(db, centre_id)] == ["rounds.built", "rounds.built"]
+
+
 def test_a_drivers_mark_and_its_undoing_are_logged(
     client: Any, world: Any, db: Any, make_user: Any, make_session: Any, make_booking: Any
 ) -> None:
