@@ -31,7 +31,7 @@ from scheduling.models import (
     Role,
     User,
 )
-from scheduling.notifications import format_date, format_time
+from scheduling.notifications import format_date, format_time, plural
 from scheduling.outcomes import Result, failed, succeeded
 from scheduling.transport_models import DayStatus, Leg, Round, StopKind, TransportDay
 
@@ -193,10 +193,17 @@ def _clashes(rounds: Mapping[int, Round], wanted: Mapping[int, int | None]) -> d
 
 
 def _round_words(round_: Round) -> str:
-    return (
-        f"{round_.vehicle.name}, départ {format_time(round_.starts_at)}, "
-        f"retour {format_time(round_.ends_at)} ({len(round_.stops)} arrêt(s))"
+    return round_words(
+        round_.vehicle.name,
+        format_time(round_.starts_at),
+        format_time(round_.ends_at),
+        len(round_.stops),
     )
+
+
+def round_words(vehicle: str, starts: str, ends: str, stops: int) -> str:
+    """« Minibus, départ 8 h 10, retour 11 h 05 (3 arrêts) »."""
+    return f"{vehicle}, départ {starts}, retour {ends} ({plural(stops, 'arrêt', 'arrêts')})"
 
 
 # --- what drivers were told, and what changed since ----------------------------------------
@@ -253,10 +260,8 @@ def round_changes(
             lines.append(f"Tournée retirée : {had[vehicle]['vehicle_name']}.")
         for vehicle in sorted(has.keys() - had.keys()):
             r = has[vehicle]
-            lines.append(
-                f"Nouvelle tournée : {r['vehicle_name']}, départ {r['starts']}, "
-                f"retour {r['ends']} ({len(r['stops'])} arrêt(s))."
-            )
+            words = round_words(r["vehicle_name"], r["starts"], r["ends"], len(r["stops"]))
+            lines.append(f"Nouvelle tournée : {words}.")
         for vehicle in sorted(had.keys() & has.keys()):
             name = has[vehicle]["vehicle_name"]
             was = {(s[0], s[1], s[2]): s[3] for s in had[vehicle]["stops"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduling.round_drivers import round_changes
+from scheduling.round_drivers import round_changes, round_words
 
 
 def _round(driver: int | None, vehicle: int, stops: list[list[Any]]) -> dict[str, Any]:
@@ -41,10 +41,17 @@ def test_times_moved_stops_added_and_removed_rounds_gained_and_lost(db: Any) -> 
     ]
     assert changes[2] == ["Tournée retirée : Véhicule 11."]
     assert changes[3] == [
-        "Nouvelle tournée : Véhicule 11, départ 13 h 00, retour 15 h 00 (1 arrêt(s))."
+        "Nouvelle tournée : Véhicule 11, départ 13 h 00, retour 15 h 00 (1 arrêt)."
     ]
 
 
 def test_nothing_changed_tells_nobody(db: Any) -> None:
     rounds = [_round(1, 10, [[901, "outbound", "pickup", "13 h 10"]]), _round(None, 11, [])]
     assert round_changes(db, rounds, rounds) == {}
+
+
+def test_a_round_counts_its_stops_in_french() -> None:
+    assert round_words("Minibus", "8 h 10", "11 h 05", 1) == (
+        "Minibus, départ 8 h 10, retour 11 h 05 (1 arrêt)"
+    )
+    assert round_words("Minibus", "8 h 10", "11 h 05", 3).endswith("(3 arrêts)")

@@ -191,6 +191,7 @@ def test_changing_the_driver_of_a_published_round_tells_both_and_moves_the_sheet
     assert set(mails) == {"alain@crt.example", "bernard@crt.example"}
     assert "Tournée retirée" in mails["alain@crt.example"]
     assert "Nouvelle tournée" in mails["bernard@crt.example"]
+    assert "arrêts)" in mails["bernard@crt.example"]  # a pickup and a drop-off at least
     assert smtp_sink.to("bernard@crt.example") and smtp_sink.to("alain@crt.example")
     # At once: Alain's sheet and feed lose the round, Bernard's has it.
     assert alain.get(sheet).status_code == 404
