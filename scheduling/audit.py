@@ -41,6 +41,7 @@ from scheduling.models import (
     SessionSeries,
     SessionStatus,
     User,
+    Vehicle,
     _enum_column,
 )
 from scheduling.notifications import format_date, format_when, plural
@@ -230,6 +231,7 @@ _OBJECT_TYPES: dict[type[Any], str] = {
     Activity: "activity",
     Person: "person",
     TransportDay: "transport_day",
+    Round: "round",
     RoundStop: "round_stop",
     User: "user",
 }
@@ -604,6 +606,29 @@ def _day_changed(log: _Log, day: TransportDay) -> None:
     log.add(centre_id=day.centre_id, kind=AuditKind.rounds, action=action, obj=day, summary=text)
 
 
+def _round_changed(log: _Log, round_: Round) -> None:
+    """A round's driver chosen, changed or taken off by hand (a build makes new rounds)."""
+    if not _history(round_, "driver_id").has_changes():
+        return
+    before = _old(round_, "driver_id")
+    if round_.driver_id is None:
+        action, text = "rounds.driver_removed", "Chauffeur retiré"
+    elif before is None:
+        action, text = "rounds.driver_chosen", "Chauffeur choisi"
+    else:
+        action, text = "rounds.driver_changed", "Chauffeur changé"
+    # The vehicle and the time say which round; the drivers' names stay out of the log.
+    vehicle = log.get(Vehicle, round_.vehicle_id)
+    which = f" ({vehicle.name})" if vehicle is not None else ""
+    log.add(
+        centre_id=round_.centre_id,
+        kind=AuditKind.rounds,
+        action=action,
+        obj=round_,
+        summary=f"{text} : tournée du {format_when(round_.starts_at)}{which}.",
+    )
+
+
 def _stop_changed(log: _Log, stop: RoundStop) -> None:
     if not _history(stop, "status").has_changes():
         return
@@ -660,6 +685,7 @@ _ON_CHANGE: dict[type[Any], Callable[[_Log, Any], None]] = {
     Activity: _activity_changed,
     Person: _person_changed,
     TransportDay: _day_changed,
+    Round: _round_changed,
     RoundStop: _stop_changed,
     User: _user_changed,
 }

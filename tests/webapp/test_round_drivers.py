@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduling import calendars
+from scheduling.audit import AuditEntry
 from scheduling.models import (
     Booking,
     BookingStatus,
@@ -199,6 +200,35 @@ def test_changing_the_driver_of_a_published_round_tells_both_and_moves_the_sheet
     bernard = transport_app.test_client()
     assert sign_in(bernard, "bernard").status_code == 302
     assert bernard.get(sheet).status_code == 200
+
+
+def test_each_driver_chosen_changed_or_taken_off_by_hand_is_in_the_journal_without_names(
+    transport_app: Any, world: TransportWorld, db: Any
+) -> None:
+    _build(transport_app, world, db)
+    round_id = next(r.id for r in _rounds(db) if r.driver_id == world.driver.id)
+    alain_id, centre_id, coordinator_id = world.driver.id, world.centre.id, world.coordinator.id
+    bernard_id = _driver_id(db, "bernard")
+    client = _coordinator(transport_app, db)
+    page = f"/transport/jour/{world.day.isoformat()}/chauffeurs"
+    for choice in (str(bernard_id), str(bernard_id), "", str(alain_id)):  # the 2nd changes nothing
+        assert post(client, page, {f"round-{round_id}": choice}).status_code == 302
+
+    logged = read(
+        db,
+        select(AuditEntry)
+        .where(AuditEntry.centre_id == centre_id, AuditEntry.action.like("rounds.driver%"))
+        .order_by(AuditEntry.id),
+    )
+    assert [(e.action, e.object_type, e.object_id, e.actor_id) for e in logged] == [
+        ("rounds.driver_changed", "round", round_id, coordinator_id),
+        ("rounds.driver_removed", "round", round_id, coordinator_id),
+        ("rounds.driver_chosen", "round", round_id, coordinator_id),
+    ]
+    assert logged[0].summary.startswith("Chauffeur changé : tournée du ")
+    for entry in logged:
+        assert "Alain" not in entry.summary and "Bernard" not in entry.summary
+        assert entry.person_id is None
 
 
 def test_another_centres_driver_or_junk_is_refused_next_to_the_field_and_nothing_saved(
