@@ -50,6 +50,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.linear_solver import pywraplp
 
+from routing import alns
 from routing.instance import (
     SCALE,
     Instance,
@@ -775,6 +776,12 @@ _BUILD_SHARE = 0.5
 _BUILD_SOLVE_SHARE = 0.7
 # Whole problem: only descend to a local optimum (GLS stalls there), then the LNS.
 _WHOLE_DESCENT = True
+# Share of the time given to the ruin-and-recreate search (routing/alns.py) on days of more
+# than two vehicles and up to _BIG requests; the OR-Tools sub-problems get the rest (0: the
+# OR-Tools first solution and sub-problems only).
+_ALNS_SHARE = 1.0
+# The OR-Tools sub-problems are not started with less than this many seconds left.
+_LNS_MIN_SECONDS = 0.1
 _WHOLE_LS = True
 
 
@@ -787,16 +794,24 @@ def run_worker(
     pool: RoutePool | None = None,
     exchange: Exchange | None = None,
 ) -> list[list[int]]:
-    """One search: first solution + descent on the whole problem, then the LNS.
+    """One search.
 
+    - Two vehicles: OR-Tools' guided local search on the whole day (it finds the optimum).
+    - More, up to _BIG requests: the ruin-and-recreate search (routing/alns.py) builds the
+      day and improves it, for _ALNS_SHARE of the time, then OR-Tools re-solves parts of it.
+    - Big days: a first solution built by chunks of time, then the OR-Tools parts.
     With a `pool`, every route seen is kept in it (see `improve`)."""
     strategy = _WORKERS[worker % len(_WORKERS)]
     rng = random.Random(seed * 1000 + worker)
     budget = deadline - time.monotonic()
     vehicles = len(root.vehicles)
+    routes = None
     if len(root.requests) > _BIG:
         routes = construct_by_time(root, time.monotonic() + budget * _BUILD_SHARE, strategy, say)
-    else:
+    elif vehicles > 2 and _ALNS_SHARE > 0:
+        until = time.monotonic() + _ALNS_SHARE * budget
+        routes = _ruin_and_recreate(root, until, rng, say, worker)
+    if routes is None:
         whole = budget if vehicles <= 2 else budget * _WHOLE_SHARE
         if vehicles > 2 and _WHOLE_DESCENT:
             strategy = Strategy(strategy.first_solution, Metaheuristic.GREEDY_DESCENT)
@@ -808,14 +823,32 @@ def run_worker(
         for solution in seen or []:
             for v, nodes in enumerate(solution):
                 pool.add(v, nodes)  # type: ignore[union-attr]
-    say(
-        f"recherche {worker}: première passe {total_distance(root, routes):.2f} "
-        f"en {time.monotonic() - deadline + budget:.1f} s, "
-        f"{served_count(routes)}/{len(root.requests)} servies"
-    )
-    if vehicles > 2:
+        say(
+            f"recherche {worker}: première passe {total_distance(root, routes):.2f} "
+            f"en {time.monotonic() - deadline + budget:.1f} s, "
+            f"{served_count(routes)}/{len(root.requests)} servies"
+        )
+    if vehicles > 2 and time.monotonic() < deadline - _LNS_MIN_SECONDS:
         settings = _LNS[worker % len(_LNS)]
         routes = improve(root, routes, deadline, rng, settings, say, pool, exchange)
+    return routes
+
+
+def _ruin_and_recreate(
+    root: Instance, deadline: float, rng: random.Random, say: Log, worker: int
+) -> list[list[int]] | None:
+    """The day built and improved by routing/alns.py; None if a route fails the exact check
+    (it never should: the integer model is stricter than the exact times)."""
+    began = time.monotonic()
+    routes, stats = alns.improve(root, [[] for _ in root.vehicles], deadline, rng)
+    if any(schedule_route(root, v, nodes) is None for v, nodes in enumerate(routes) if nodes):
+        say(f"recherche {worker}: ruine et reconstruction refusée par le contrôle exact")
+        return None
+    say(
+        f"recherche {worker}: ruine et reconstruction {total_distance(root, routes):.2f} "
+        f"en {time.monotonic() - began:.1f} s, {stats['iterations']} passes, "
+        f"{served_count(routes)}/{len(root.requests)} servies"
+    )
     return routes
 
 
