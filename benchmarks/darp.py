@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from routing import solver
+from routing import alns, solver
 from routing.check import check
 from routing.problem import Problem
 from routing.solver import solve
@@ -130,14 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=PYTHON",
-        help="experiment: override a tuning constant of routing.solver, e.g. _PARALLEL=False",
+        help=(
+            "experiment: override a tuning constant of routing.solver (or of routing.alns, "
+            "prefixed 'alns.'), e.g. _PARALLEL=False or alns._WORSE=0.01"
+        ),
     )
     args = parser.parse_args(argv)
     for assignment in args.set:
         name, _, value = assignment.partition("=")
-        if not hasattr(solver, name):
-            parser.error(f"routing.solver has no {name}")
-        setattr(solver, name, eval(value, vars(solver)))  # a developer's own command line
+        module, _, constant = name.rpartition(".")
+        target = alns if module == "alns" else solver
+        if module not in ("", "alns") or not hasattr(target, constant):
+            parser.error(f"routing.solver or routing.alns has no {name}")
+        # a developer's own command line
+        setattr(target, constant, eval(value, vars(target)))
 
     optimum = optimum_table()
     files = instance_names(args.only)
