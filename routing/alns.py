@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -48,6 +48,10 @@ _COOL_TO = 0.002
 _SCORES = (33.0, 9.0, 13.0)
 _SEGMENT = 100
 _REACTION = 0.1
+# Moves between two calls of `meet` (Search.run).
+_MEET_EVERY = 20
+# Back to the best plan after this many moves without a new best (None: never).
+_RESTART: int | None = None
 # Noise on insertion costs, as a share of the longest distance.
 _NOISE = 0.025
 
@@ -377,6 +381,7 @@ class Plan:
 
 
 Ruin = Callable[["Search", Plan, int], list[int]]
+Meet = Callable[[list[list[int]]], list[list[int]] | None]
 
 
 class Search:
@@ -392,7 +397,14 @@ class Search:
             ("route", Search.ruin_route),
         ]
         self.recreates = [1, 2, 3]  # regret degree; 1 is greedy
-        self.stats = {"iterations": 0, "best": 0, "accepted": 0, "struck": 0, "inserted": 0}
+        self.stats = {
+            "iterations": 0,
+            "best": 0,
+            "accepted": 0,
+            "struck": 0,
+            "inserted": 0,
+            "met": 0,
+        }
 
     def plan_of(self, routes: Sequence[Sequence[int]]) -> Plan | None:
         data = self.data
@@ -521,65 +533,78 @@ class Search:
         amplitude = _NOISE * data.longest if noise else 0.0
         todo = sorted(set(requests) | plan.out)
         options: dict[int, dict[int, list[tuple[float, int, int]]]] = {}
+        # per request: (price of its cheapest way into a route, route), cheapest first
+        ranked: dict[int, list[tuple[float, int]]] = {}
         for k in todo:
-            options[k] = {}
+            mine = options[k] = {}
             for v in data.allowed[k]:
                 found = data.insertions(k, v, plan.routes[v])
                 if found:
-                    options[k][v] = found
+                    mine[v] = found
+            ranked[k] = sorted((found[0][0], v) for v, found in mine.items())
         while todo:
             pick = None
             pick_score = -math.inf
             for k in todo:
-                choices = options[k]
-                if not choices:
+                costs = ranked[k]
+                if not costs:
                     continue
+                first = costs[0][0]
+                if amplitude:
+                    first += amplitude * (2.0 * rng.random() - 1.0)
                 if regret == 1:
-                    score = -min(c[0][0] for c in choices.values())
-                    if amplitude:
-                        score += amplitude * (2.0 * rng.random() - 1.0)
+                    score = -first
                 else:
-                    costs = sorted(c[0][0] for c in choices.values())
-                    if amplitude:
-                        costs[0] += amplitude * (2.0 * rng.random() - 1.0)
-                    score = sum(
-                        (costs[h] if h < len(costs) else 1e9) - costs[0] for h in range(1, regret)
-                    )
-                    score = score * 1e3 - costs[0] * 1e-3  # ties: the cheapest
+                    score = 0.0
+                    for h in range(1, regret):
+                        score += (costs[h][0] if h < len(costs) else 1e9) - first
+                    score = score * 1e3 - first * 1e-3  # ties: the cheapest
                 if score > pick_score:
                     pick, pick_score = k, score
             if pick is None:
                 break
-            choices = options[pick]
-            v = min(choices, key=lambda w: choices[w][0][0])
-            _, i, j = choices[v][0]
+            v = ranked[pick][0][1]
+            ways = options[pick][v]
+            _, i, j = ways[0]
             done = data.insert(pick, v, plan.routes[v], i, j)
             if done is None:
-                choices[v].pop(0)
-                if not choices[v]:
-                    del choices[v]
+                ways.pop(0)
+                _rerank(ranked[pick], v, ways[0][0] if ways else None)
+                if not ways:
+                    del options[pick][v]
                 self.stats["struck"] += 1
                 continue
             self.stats["inserted"] += 1
             plan.routes[v] = data._state(v, *done)
             todo.remove(pick)
-            del options[pick]
+            del options[pick], ranked[pick]
+            route = plan.routes[v]
             for k in todo:
                 if v in data.allowed[k]:
-                    found = data.insertions(k, v, plan.routes[v])
+                    found = data.insertions(k, v, route)
                     if found:
                         options[k][v] = found
-                    else:
-                        options[k].pop(v, None)
+                        _rerank(ranked[k], v, found[0][0])
+                    elif options[k].pop(v, None) is not None:
+                        _rerank(ranked[k], v, None)
         plan.out = set(todo)
         plan.cost = self.cost(plan.routes, plan.out)
 
     # --- the loop ---------------------------------------------------------------------------
 
-    def run(self, plan: Plan, deadline: float, iterations: int | None = None) -> Plan:
+    def run(
+        self,
+        plan: Plan,
+        deadline: float,
+        iterations: int | None = None,
+        meet: Meet | None = None,
+    ) -> Plan:
         """The best plan found from `plan` by `deadline` (or after `iterations` moves: the
         temperature then falls with the moves made rather than the time, so that a run does
-        the same on any machine)."""
+        the same on any machine).
+
+        `meet`, asked every _MEET_EVERY moves with the best plan's routes, may answer with
+        another search's best routes: taken as best and current when shorter."""
         rng = self.rng
         best = plan.copy()
         current = plan.copy()
@@ -597,7 +622,7 @@ class Search:
         began = time.monotonic()
         total = max(1e-3, deadline - began)
         seen: set[int] = set()
-        iteration = 0
+        iteration = found_at = 0
         while True:
             now = time.monotonic()
             if now >= deadline or iteration == iterations:
@@ -621,6 +646,10 @@ class Search:
                 current = candidate
                 score = _SCORES[0]
                 self.stats["best"] += 1
+                found_at = iteration
+            elif _RESTART is not None and iteration - found_at > _RESTART:
+                current = best.copy()
+                found_at = iteration
             elif candidate.cost < current.cost - 1e-9:
                 current = candidate
                 score = _SCORES[1] if new else 0.0
@@ -632,11 +661,27 @@ class Search:
             ruin_n[a] += 1
             recreate_s[b] += score
             recreate_n[b] += 1
+            if meet is not None and iteration % _MEET_EVERY == 0:
+                other = meet([list(r.seq) for r in best.routes])
+                theirs = None if other is None else self.plan_of(other)
+                if theirs is not None and theirs.cost < best.cost - 1e-9:
+                    best, current = theirs.copy(), theirs
+                    self.stats["met"] += 1
             if iteration % _SEGMENT == 0:
                 _reweigh(ruin_w, ruin_s, ruin_n)
                 _reweigh(recreate_w, recreate_s, recreate_n)
         self.stats["iterations"] = iteration
         return best
+
+
+def _rerank(ranked: list[tuple[float, int]], v: int, cost: float | None) -> None:
+    """Route v's entry in a request's `ranked` list set to `cost` (None: taken out)."""
+    for index, (_, w) in enumerate(ranked):
+        if w == v:
+            del ranked[index]
+            break
+    if cost is not None:
+        insort(ranked, (cost, v))
 
 
 def _reweigh(weights: list[float], scores: list[float], counts: list[int]) -> None:
@@ -653,6 +698,7 @@ def improve(
     deadline: float,
     rng: random.Random,
     iterations: int | None = None,
+    meet: Meet | None = None,
 ) -> tuple[list[list[int]], dict[str, int]]:
     """Better routes for `inst` (node lists per vehicle), searched until `deadline` (or for
     that many `iterations`). Requests left out of `routes` are inserted first."""
@@ -663,5 +709,5 @@ def improve(
         assert plan is not None
     if plan.out:
         search.recreate(plan, [], 2, noise=False)
-    best = search.run(plan, deadline, iterations)
+    best = search.run(plan, deadline, iterations, meet)
     return [list(r.seq) for r in best.routes], search.stats

@@ -808,9 +808,9 @@ def run_worker(
     routes = None
     if len(root.requests) > _BIG:
         routes = construct_by_time(root, time.monotonic() + budget * _BUILD_SHARE, strategy, say)
-    elif vehicles > 2 and _ALNS_SHARE > 0:
+    elif _ruins_and_recreates(root):
         until = time.monotonic() + _ALNS_SHARE * budget
-        routes = _ruin_and_recreate(root, until, rng, say, worker)
+        routes = _ruin_and_recreate(root, until, rng, say, worker, exchange)
     if routes is None:
         whole = budget if vehicles <= 2 else budget * _WHOLE_SHARE
         if vehicles > 2 and _WHOLE_DESCENT:
@@ -834,13 +834,24 @@ def run_worker(
     return routes
 
 
+def _ruins_and_recreates(root: Instance) -> bool:
+    """Whether run_worker starts with the ruin-and-recreate search on this day."""
+    return len(root.requests) <= _BIG and len(root.vehicles) > 2 and _ALNS_SHARE > 0
+
+
 def _ruin_and_recreate(
-    root: Instance, deadline: float, rng: random.Random, say: Log, worker: int
+    root: Instance,
+    deadline: float,
+    rng: random.Random,
+    say: Log,
+    worker: int,
+    exchange: Exchange | None = None,
 ) -> list[list[int]] | None:
     """The day built and improved by routing/alns.py; None if a route fails the exact check
     (it never should: the integer model is stricter than the exact times)."""
     began = time.monotonic()
-    routes, stats = alns.improve(root, [[] for _ in root.vehicles], deadline, rng)
+    meet = None if exchange is None else exchange.step
+    routes, stats = alns.improve(root, [[] for _ in root.vehicles], deadline, rng, meet=meet)
     if any(schedule_route(root, v, nodes) is None for v, nodes in enumerate(routes) if nodes):
         say(f"recherche {worker}: ruine et reconstruction refusée par le contrôle exact")
         return None
@@ -985,7 +996,8 @@ def run_portfolio(root: Instance, seed: int, deadline: float, say: Log) -> list[
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
         mine, theirs = context.Pipe(duplex=True)
-        times = [time.monotonic() + share * (stop - time.monotonic()) for share in _EXCHANGE_AT]
+        shares = _ALNS_EXCHANGE_AT if _ruins_and_recreates(root) else _EXCHANGE_AT
+        times = [time.monotonic() + share * (stop - time.monotonic()) for share in shares]
         child = context.Process(
             target=_child,
             args=(root, 1, seed, stop, send, pooled, Exchange(theirs, times), os.getpid()),
@@ -1052,10 +1064,14 @@ class Exchange:
 
 
 _PARALLEL = True
-# Shares of the search time at which the two searches swap plans and each goes on from the
-# better one; () for two independent searches, the default: on a quiet machine the swap at
-# 60 % gave worse plans on the large instances (benchmarks/README.md, step 8).
+# Shares of the search time at which the two OR-Tools searches (big days) swap plans and each
+# goes on from the better one; () for two independent searches, the default: on a quiet
+# machine the swap at 60 % gave worse plans on the large instances (benchmarks/README.md,
+# step 8).
 _EXCHANGE_AT: tuple[float, ...] = ()
+# The same for two ruin-and-recreate searches: each takes the other's best plan when shorter
+# (with it, the six largest Cordeau instances: 1.9 % mean instead of 2.3 %, benchmarks/README.md).
+_ALNS_EXCHANGE_AT: tuple[float, ...] = (0.3, 0.6, 0.8)
 # Two searches only when about two cores are idle: on a busy machine they would share one
 # core, each doing half the rounds, and the best of two half searches is worse than one whole
 # search (measured: benchmarks/README.md).

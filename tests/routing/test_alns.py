@@ -192,3 +192,26 @@ def test_the_same_seed_and_number_of_moves_give_the_same_plan() -> None:
         for _ in range(2)
     ]
     assert runs[0] == runs[1]
+
+
+def test_a_shorter_plan_from_the_other_search_is_taken_and_a_longer_one_is_not() -> None:
+    inst = instance_of(load_problem(DATA / "cordeau-a4-16.json"))
+    empty = [[] for _ in inst.vehicles]
+    optimum, _ = alns.improve(inst, empty, float("inf"), random.Random(0), iterations=2000)
+    built, _ = alns.improve(inst, empty, float("inf"), random.Random(1), iterations=0)
+    offered: list[list[list[int]]] = []
+
+    def other_search(mine: list[list[int]]) -> list[list[int]]:
+        offered.append(mine)
+        return optimum
+
+    found, stats = alns.improve(
+        inst, empty, float("inf"), random.Random(1), iterations=40, meet=other_search
+    )
+    assert offered and stats["met"] == 1  # taken once; after that it is no longer shorter
+    assert total_distance(inst, found) == pytest.approx(total_distance(inst, optimum))
+    worse, stats = alns.improve(
+        inst, empty, float("inf"), random.Random(1), iterations=40, meet=lambda _: built
+    )
+    assert stats["met"] == 0
+    assert total_distance(inst, worse) <= total_distance(inst, built)

@@ -154,6 +154,7 @@ def test_two_searches_that_swap_plans_midway_give_a_checked_plan(
     # Two searches run only when two cores are idle; force them (and a swap) here.
     monkeypatch.setattr(solver, "_IDLE_CORES_FOR_TWO", 0.0)
     monkeypatch.setattr(solver, "_EXCHANGE_AT", (0.5, 0.8))
+    monkeypatch.setattr(solver, "_ALNS_EXCHANGE_AT", (0.5, 0.8))
     problem, solution = solved("rural-24", time_limit=2.0)
     accounted = {s.request for r in solution.routes for s in r.stops}
     accounted |= {item.request for item in solution.unserved}
