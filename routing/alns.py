@@ -50,8 +50,6 @@ _SEGMENT = 100
 _REACTION = 0.1
 # Moves between two calls of `meet` (Search.run).
 _MEET_EVERY = 20
-# Back to the best plan after this many moves without a new best (None: never).
-_RESTART: int | None = None
 # Noise on insertion costs, as a share of the longest distance.
 _NOISE = 0.025
 
@@ -622,7 +620,7 @@ class Search:
         began = time.monotonic()
         total = max(1e-3, deadline - began)
         seen: set[int] = set()
-        iteration = found_at = 0
+        iteration = 0
         while True:
             now = time.monotonic()
             if now >= deadline or iteration == iterations:
@@ -646,10 +644,7 @@ class Search:
                 current = candidate
                 score = _SCORES[0]
                 self.stats["best"] += 1
-                found_at = iteration
-            elif _RESTART is not None and iteration - found_at > _RESTART:
-                current = best.copy()
-                found_at = iteration
+
             elif candidate.cost < current.cost - 1e-9:
                 current = candidate
                 score = _SCORES[1] if new else 0.0
