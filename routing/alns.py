@@ -621,9 +621,10 @@ class Search:
         total = max(1e-3, deadline - began)
         seen: set[int] = set()
         iteration = 0
+        step = 0.0  # how long the last move took: none is started that would end too late
         while True:
             now = time.monotonic()
-            if now >= deadline or iteration == iterations:
+            if now + step >= deadline or iteration == iterations:
                 break
             progress = (now - began) / total if iterations is None else iteration / iterations
             iteration += 1
@@ -656,6 +657,7 @@ class Search:
             ruin_n[a] += 1
             recreate_s[b] += score
             recreate_n[b] += 1
+            step = time.monotonic() - now
             if meet is not None and iteration % _MEET_EVERY == 0:
                 other = meet([list(r.seq) for r in best.routes])
                 theirs = None if other is None else self.plan_of(other)

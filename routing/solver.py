@@ -768,17 +768,18 @@ _LNS = (
 )
 # Share of the time given to the whole-problem guided local search before the route groups.
 _WHOLE_SHARE = 0.3
-# Above this many requests, the first solution is built in order of time, by chunks.
+# Above this many requests, the first solution is built in order of time, by chunks, in
+# _BUILD_SHARE of the time (the ruin-and-recreate search improves it in the rest).
 _BIG = 150
 _CHUNK = 60
-_BUILD_SHARE = 0.5
+_BUILD_SHARE = 0.3
 # Share of a construction step's time given to OR-Tools (the rest: building the model).
 _BUILD_SOLVE_SHARE = 0.7
 # Whole problem: only descend to a local optimum (GLS stalls there), then the LNS.
 _WHOLE_DESCENT = True
-# Share of the time given to the ruin-and-recreate search (routing/alns.py) on days of more
-# than two vehicles and up to _BIG requests; the OR-Tools sub-problems get the rest (0: the
-# OR-Tools first solution and sub-problems only).
+# Share of the time left (after the first solution of a big day) given to the
+# ruin-and-recreate search (routing/alns.py) on days of more than two vehicles; the OR-Tools
+# sub-problems get the rest (0: the OR-Tools first solution and sub-problems only, as before).
 _ALNS_SHARE = 1.0
 # The OR-Tools sub-problems are not started with less than this many seconds left.
 _LNS_MIN_SECONDS = 0.1
@@ -808,9 +809,9 @@ def run_worker(
     routes = None
     if len(root.requests) > _BIG:
         routes = construct_by_time(root, time.monotonic() + budget * _BUILD_SHARE, strategy, say)
-    elif _ruins_and_recreates(root):
-        until = time.monotonic() + _ALNS_SHARE * budget
-        routes = _ruin_and_recreate(root, until, rng, say, worker, exchange)
+    if _ruins_and_recreates(root):
+        until = time.monotonic() + _ALNS_SHARE * (deadline - time.monotonic())
+        routes = _ruin_and_recreate(root, routes, until, rng, say, worker, exchange)
     if routes is None:
         whole = budget if vehicles <= 2 else budget * _WHOLE_SHARE
         if vehicles > 2 and _WHOLE_DESCENT:
@@ -835,32 +836,36 @@ def run_worker(
 
 
 def _ruins_and_recreates(root: Instance) -> bool:
-    """Whether run_worker starts with the ruin-and-recreate search on this day."""
-    return len(root.requests) <= _BIG and len(root.vehicles) > 2 and _ALNS_SHARE > 0
+    """Whether run_worker runs the ruin-and-recreate search on this day."""
+    return len(root.vehicles) > 2 and _ALNS_SHARE > 0
 
 
 def _ruin_and_recreate(
     root: Instance,
+    routes: list[list[int]] | None,
     deadline: float,
     rng: random.Random,
     say: Log,
     worker: int,
     exchange: Exchange | None = None,
 ) -> list[list[int]] | None:
-    """The day built and improved by routing/alns.py; None if a route fails the exact check
-    (it never should: the integer model is stricter than the exact times)."""
+    """The day improved by routing/alns.py from `routes` (None: it builds the day itself).
+
+    If a route found fails the exact check (it never should: the integer model is stricter
+    than the exact times), the routes given are returned unchanged."""
     began = time.monotonic()
     meet = None if exchange is None else exchange.step
-    routes, stats = alns.improve(root, [[] for _ in root.vehicles], deadline, rng, meet=meet)
-    if any(schedule_route(root, v, nodes) is None for v, nodes in enumerate(routes) if nodes):
+    start = routes if routes is not None else [[] for _ in root.vehicles]
+    found, stats = alns.improve(root, start, deadline, rng, meet=meet)
+    if any(schedule_route(root, v, nodes) is None for v, nodes in enumerate(found) if nodes):
         say(f"recherche {worker}: ruine et reconstruction refusée par le contrôle exact")
-        return None
+        return routes
     say(
-        f"recherche {worker}: ruine et reconstruction {total_distance(root, routes):.2f} "
+        f"recherche {worker}: ruine et reconstruction {total_distance(root, found):.2f} "
         f"en {time.monotonic() - began:.1f} s, {stats['iterations']} passes, "
-        f"{served_count(routes)}/{len(root.requests)} servies"
+        f"{served_count(found)}/{len(root.requests)} servies"
     )
-    return routes
+    return found
 
 
 def construct_by_time(
