@@ -134,6 +134,24 @@ class Darp:
             span = inst.span[v]
             self.span.append(None if span is None else down(span))
         self.allowed = [set(vehicles) for vehicles in inst.allowed]
+        # what `insertions` reads of a request, in one tuple
+        self.request_data = [
+            (
+                p,
+                p + 1,
+                self.early[p],
+                self.late[p],
+                self.early[p + 1],
+                self.late[p + 1],
+                self.bound[p // 2],
+                self.load[p],
+                self.time[p],
+                self.dist[p],
+                self.time[p + 1],
+                self.dist[p + 1],
+            )
+            for p in range(0, 2 * len(inst.requests), 2)
+        ]
         # Travel times that obey the triangle inequality (a matrix may not).
         self.metric = problem.travel.kind in ("euclidean", "geodesic")
         self.longest = max_distance
@@ -286,25 +304,25 @@ class Darp:
         known = route.priced.get(k)
         if known is not None:
             return known
-        p, d = 2 * k, 2 * k + 1
-        seq, path = route.seq, route.path
-        m = len(seq)
+        p, d, Ep, Lp, Ed, Ld, bound, amount, Tp, Dp, Td, Dd = self.request_data[k]
         begin, latest = route.begin, route.latest
-        T, D = self.time, self.dist
-        Ep, Lp, Ed, Ld = self.early[p], self.late[p], self.early[d], self.late[d]
-        bound = self.bound[k]
-        room, full = route.room(self.load[p])
-        empty_bonus = D[path[0]][path[1]] if m == 0 else 0.0
-        found: list[tuple[float, int, int]] = []
-        Tp, Dp, Td, Dd = T[p], D[p], T[d], D[d]
+        m = len(route.seq)
         # begins and latest begins only grow along the route: positions out of the windows'
         # reach are skipped by bisection
         i_from = bisect_left(latest, Ep) - 1
         if i_from < 0:
             i_from = 0
         i_to = bisect_right(begin, Lp, 0, m + 1)
+        found: list[tuple[float, int, int]] = []
+        if i_from >= i_to:
+            route.priced[k] = found
+            return found
         j_from = bisect_left(latest, Ed) - 1
         j_to = bisect_right(begin, Ld, 0, m + 1)
+        path = route.path
+        T, D = self.time, self.dist
+        room, full = route.room(amount)
+        empty_bonus = D[path[0]][path[1]] if m == 0 else 0.0
         for i in range(i_from, i_to):
             if not room[i]:
                 continue
