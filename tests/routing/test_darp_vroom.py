@@ -42,7 +42,31 @@ def test_vroom_serves_cordeau_a4_16_and_breaks_ride_times_only() -> None:
     # check()'s ride-time messages and the direct count agree. Without ride bounds VROOM's
     # plan is far shorter than the proven optimum with them (282.68): 217.5 with pyvroom 1.15.2.
     assert result.ride_violations == result.rides_over
+    assert result.retimed <= result.ride_violations
     assert len(check(problem, solution)) == result.ride_violations
     assert (result.ride_violations == 0) == (result.longest_excess <= 1e-6)
     assert solution.distance == pytest.approx(sum(route.distance for route in solution.routes))
     assert solution.distance < 282.68
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "one-request",
+        "two-vehicles-wheelchair",
+        "impossible-window",
+        "bergerac-geodesic",
+        "two-depots",
+    ],
+)
+def test_vroom_plans_of_small_problems_break_nothing_but_ride_times(name: str) -> None:
+    """Windows, hours, capacities in two dimensions, geodesic travel, two depots, unassigned."""
+    problem = load_problem(DATA / f"{name}.json")
+
+    result = vroom_solve(problem)
+
+    assert result.other_violations == []
+    if name == "impossible-window":
+        assert [item.request for item in result.solution.unserved] == ["too-early"]
+    else:
+        assert not result.solution.unserved
