@@ -13,13 +13,15 @@ Model (every constraint of the contract is hard):
 - every request is droppable at a large penalty so that a first solution always exists; the
   ones left out get a French reason (routing/unserved.py).
 Search (benchmarks/README.md says what each part brought):
-- two workers, one per core (fork), each: a first solution (OR-Tools insertion; for big days
-  a rolling-horizon construction by chunks of time), a descent, then a large-neighbourhood
-  search that re-solves small parts of the day (time slices, groups of related routes) as
-  their own OR-Tools models and keeps what shortens the day or serves more; at 60 % of the
-  time the two swap plans and each goes on from the better one; the best wins at the end;
-- (off by default, measured no gain at 10 s) a pool of every route seen and a set-partitioning
-  recombination of it by CP-SAT (routing/pool.py);
+- two workers, one per core (fork), each:
+  - two vehicles: OR-Tools' guided local search on the whole day;
+  - more: the ruin-and-recreate search of routing/alns.py, which builds the day itself (or,
+    for big days, improves a rolling-horizon construction by OR-Tools by chunks of time);
+    the two searches take each other's best plan at 30, 60 and 80 % of the time;
+  - the best plan of the two wins at the end;
+- (kept as a fallback and for experiments: `_ALNS_SHARE` < 1) a large-neighbourhood search
+  that re-solves small parts of the day (time slices, groups of related routes) as their own
+  OR-Tools models, and a pool of the routes seen recombined by CP-SAT (routing/pool.py);
 - every route kept is verified by an exact linear program of its schedule.
 The routes found are then rescheduled exactly (float times, linear program per route) to put
 as little waiting on board as possible: wait before boarding rather than with a passenger.
