@@ -7,6 +7,7 @@ integer data the integer check of alns must say exactly what it says.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -116,45 +117,50 @@ def test_loads_over_any_capacity_dimension_make_a_route_infeasible() -> None:
     assert data.schedule(car, [2 * wheelchair, 2 * wheelchair + 1]) is None
 
 
+def routes_and_a_request(
+    seed: int, kind: str, requests: int, tries: int
+) -> Iterator[tuple[alns.Darp, int, alns.RouteState, int]]:
+    """Feasible random routes of a random problem, each with a request it does not serve."""
+    inst = instance_of(random_problem(seed, kind=kind, requests=requests))
+    data = alns.Darp(inst)
+    rng = random.Random(seed)
+    for _ in range(tries):
+        chosen = rng.sample(range(len(inst.requests)), rng.randint(1, 5))
+        v = rng.randrange(len(inst.vehicles))
+        route = data.state(v, random_order(rng, chosen[1:]))
+        if route is not None:
+            yield data, v, route, chosen[0]
+
+
+def inserted(route: alns.RouteState, k: int, i: int, j: int) -> tuple[int, ...]:
+    return (*route.seq[:i], 2 * k, *route.seq[i:j], 2 * k + 1, *route.seq[j:])
+
+
 def test_an_insertion_starting_from_the_route_before_it_finds_the_same_schedule() -> None:
     """The shortcut (the route's schedule before the insertion as a floor) changes nothing."""
+    rng = random.Random(0)
+    tried = 0
     for seed in range(8):
-        inst = instance_of(random_problem(seed, kind="euclidean"))
-        data = alns.Darp(inst)
-        assert data.metric
-        rng = random.Random(seed)
-        for _ in range(80):
-            chosen = rng.sample(range(len(inst.requests)), rng.randint(1, 4))
-            v = rng.randrange(len(inst.vehicles))
-            route = data.state(v, random_order(rng, chosen[1:]))
-            if route is None:
-                continue
-            k = chosen[0]
+        for data, v, route, k in routes_and_a_request(seed, "euclidean", 8, 80):
+            assert data.metric
             i = rng.randint(0, len(route.seq))
             j = rng.randint(i, len(route.seq))
             done = data.insert(k, v, route, i, j)
-            seq = (*route.seq[:i], 2 * k, *route.seq[i:j], 2 * k + 1, *route.seq[j:])
-            assert (done[1] if done else None) == data.schedule(v, seq, loads_checked=True)
+            expected = data.schedule(v, inserted(route, k, i, j), loads_checked=True)
+            assert (done[1] if done else None) == expected
+            tried += done is not None
+    assert tried > 50
 
 
 def test_the_cheapest_feasible_insertion_is_never_pruned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(alns, "_CHECKS", 10**6)
     compared = 0
     for seed in range(8):
-        inst = instance_of(random_problem(seed, requests=10))
-        data = alns.Darp(inst)
-        rng = random.Random(seed)
-        for _ in range(40):
-            chosen = rng.sample(range(len(inst.requests)), rng.randint(1, 5))
-            v = rng.randrange(len(inst.vehicles))
-            route = data.state(v, random_order(rng, chosen[1:]))
-            if route is None:
-                continue
-            k = chosen[0]
+        for data, v, route, k in routes_and_a_request(seed, "matrix", 10, 40):
             brute = []
             for i in range(len(route.seq) + 1):
                 for j in range(i, len(route.seq) + 1):
-                    seq = (*route.seq[:i], 2 * k, *route.seq[i:j], 2 * k + 1, *route.seq[j:])
+                    seq = inserted(route, k, i, j)
                     if data.schedule(v, seq) is not None:
                         brute.append(data.route_distance(v, seq) - route.distance)
             offered = [
