@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from scheduling.models import SEAT_HOLDING_STATUSES, BookingStatus, Mobility, SessionStatus
+from scheduling.notifications import plural
 
 # A person comes with at most this many companions (a carer, a spouse…).
 MAX_COMPANIONS = 3
@@ -121,7 +122,7 @@ def request_refusal(
         return f"Au plus {MAX_COMPANIONS} accompagnants par réservation."
     if seats_needed(companions) > session.seats:
         return (
-            f"Cette séance ne compte que {session.seats} place(s) : "
+            f"Cette séance ne compte que {plural(session.seats, 'place', 'places')} : "
             "réduisez le nombre d'accompagnants."
         )
     if wheelchair_needed(mobility) > session.wheelchair_places:

@@ -36,7 +36,7 @@ from scheduling.models import (
     SessionStatus,
     Venue,
 )
-from scheduling.notifications import format_time
+from scheduling.notifications import format_time, plural
 from scheduling.sessions import rrule_text
 from scheduling.transport_models import Leg, Round, StopKind
 from webapp.fr import with_town
@@ -512,14 +512,19 @@ def animator_feed(
         if writer.expired(session.is_cancelled, session.updated_at):
             continue
         counts = attendance.get(session.id, Attendance())
-        booked = f"{counts.seats_taken} inscrit(s) sur {session.seats} places"
+        booked = (
+            f"{plural(counts.seats_taken, 'inscrit', 'inscrits')} "
+            f"sur {plural(session.seats, 'place', 'places')}"
+        )
         event = _session_event(
             writer, session, f"session-{session.id}", f"{session.activity.title} ({booked})"
         )
         event.replace_utc("DTSTAMP", writer.stamp(session.updated_at, counts.last_change))
         lines = [booked + "."]
         if counts.waitlisted:
-            lines.append(f"{counts.waitlisted} personne(s) en liste d'attente.")
+            lines.append(
+                f"{plural(counts.waitlisted, 'personne', 'personnes')} en liste d'attente."
+            )
         lines += _session_lines(session)[:-2]
         event.text("DESCRIPTION", "\n".join(lines))
         if not session.is_cancelled:
@@ -554,7 +559,9 @@ def rounds_feed(rounds: Iterable[Round], *, centre: Centre, now: dt.datetime, na
             sequence=_publication_number(round_.day.published_at),
             status="CONFIRMED",
         )
-        lines = [f"{len(pickups)} prise(s) en charge, {round_.distance_km:.0f} km."]
+        lines = [
+            f"{plural(len(pickups), 'prise', 'prises')} en charge, {round_.distance_km:.0f} km."
+        ]
         if pickups:
             first = min(pickups, key=lambda s: s.planned_begin)
             event.text("LOCATION", first.address)

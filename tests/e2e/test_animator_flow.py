@@ -166,7 +166,7 @@ def test_attendance_and_session_edit_pages(page: Page, live_server: str, e2e_db_
     check_accessibility(page)
     screenshot(page, "animation-appel")
     page.get_by_role("button", name="Enregistrer l'appel").click()
-    expect(page.get_by_text("Appel enregistré : 0 présent(s) sur 1.")).to_be_visible()
+    expect(page.get_by_text("Appel enregistré : 0 présent sur 1.")).to_be_visible()
     expect(page.get_by_label("Absent(e)")).to_be_checked()
 
     page.goto(live_server + "/animation/")

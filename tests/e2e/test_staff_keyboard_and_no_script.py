@@ -296,7 +296,7 @@ def test_animator_makes_a_series_prints_cancels_and_takes_attendance_with_the_ke
     screenshot(page, "clavier-animation-4-appel")
     tab_to(page, "button", "^Enregistrer l'appel$")
     follow(page)
-    expect(page.get_by_text("Appel enregistré : 0 présent(s) sur 1.")).to_be_visible()
+    expect(page.get_by_text("Appel enregistré : 0 présent sur 1.")).to_be_visible()
     expect(page.get_by_label("Absent(e)")).to_be_checked()
 
 
@@ -345,7 +345,7 @@ def test_animator_makes_a_series_prints_cancels_and_takes_attendance_without_jav
     page.get_by_role("link", name=re.compile(f"^Inscrits : {j.held_today}")).click()
     page.get_by_label("Excusé(e)").check()
     page.get_by_role("button", name="Enregistrer l'appel").click()
-    expect(page.get_by_text("Appel enregistré : 0 présent(s) sur 1.")).to_be_visible()
+    expect(page.get_by_text("Appel enregistré : 0 présent sur 1.")).to_be_visible()
     expect(page.get_by_label("Excusé(e)")).to_be_checked()
     screenshot(page, "sans-js-animation-4-appel")
 

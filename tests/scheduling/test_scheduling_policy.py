@@ -116,7 +116,9 @@ def test_request_refusals_say_why_in_french() -> None:
     assert request(session, companions=MAX_COMPANIONS + 1) == (
         f"Au plus {MAX_COMPANIONS} accompagnants par réservation."
     )
-    assert "ne compte que 3 place(s)" in (request(session, companions=3) or "")
+    assert "ne compte que 3 places :" in (request(session, companions=3) or "")
+    single = FakeSession(seats=1, wheelchair_places=0, transport_offered=False)
+    assert "ne compte que 1 place :" in (request(single, companions=1) or "")
     assert request(session, mobility=Mobility.wheelchair) == (
         "Cette séance n'a pas de place pour un fauteuil roulant."
     )

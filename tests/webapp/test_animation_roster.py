@@ -104,7 +104,7 @@ def test_attendance_is_taken_on_the_day(client, world, as_animator, make_booking
         },
     )
     assert response.status_code == 302
-    assert "Appel enregistré : 1 présent(s) sur 3." in text_of(
+    assert "Appel enregistré : 1 présent sur 3." in text_of(
         client.get(response.headers["Location"])
     )
     statuses = {b.id: b.status for b in read(db, select(Booking).where(Booking.id.in_(ids)))}
@@ -115,6 +115,12 @@ def test_attendance_is_taken_on_the_day(client, world, as_animator, make_booking
     }
     page = client.get(f"/animation/seances/{today_id}").get_data(as_text=True)
     assert 'value="excused" checked' in page  # the roster shows what was recorded
+
+    marks = {f"presence-{i}": "present" for i in ids[:2]} | {f"presence-{ids[2]}": "absent"}
+    response = post(client, f"/animation/seances/{today_id}/presences", marks)
+    assert "Appel enregistré : 2 présents sur 3." in text_of(
+        client.get(response.headers["Location"])
+    )
 
 
 def test_attendance_before_the_day_is_refused(client, world, as_animator, make_booking, db):

@@ -218,8 +218,8 @@ def test_animator_feed_counts_who_is_booked(client, world, login, make_user, mak
     login(staff)
     path = subscribe(client, "animator")
     [event] = events(feed(client, path).data)
-    assert "2 inscrit(s) sur 5 places" in str(event["SUMMARY"])
-    assert "1 personne(s) en liste d'attente" in str(event["DESCRIPTION"])
+    assert "2 inscrits sur 5 places" in str(event["SUMMARY"])
+    assert "1 personne en liste d'attente" in str(event["DESCRIPTION"])
     assert str(event["UID"]) == f"session-{world.session.id}@{world.centre.slug}.navette"
 
 

@@ -29,7 +29,7 @@ def test_animator_counts_and_carer_cancellation(client, world, login, make_user,
     login(staff)
     [event] = events(feed(client, subscribe(client, "animator")).data)
     # Louis's cancellation let Paul in from the waitlist: Jeanne + 2 companions + Paul.
-    assert "4 inscrit(s) sur 5 places" in str(event["SUMMARY"])
+    assert "4 inscrits sur 5 places" in str(event["SUMMARY"])
     assert "liste d'attente" not in str(event["DESCRIPTION"])
     promoted = read(db, Booking, waiting.id)
     assert (promoted.status, promoted.sequence) == (BookingStatus.confirmed, 1)

@@ -186,7 +186,7 @@ def test_changing_the_driver_of_a_published_round_tells_both_and_moves_the_sheet
         {f"round-{round_id}": str(bernard_id)},
         follow_redirects=True,
     )
-    assert "Chauffeurs enregistrés ; 2 chauffeur(s) prévenu(s)" in text_of(response)
+    assert "Chauffeurs enregistrés ; 2 chauffeurs prévenus par e-mail." in text_of(response)
     assert read(db, Round, round_id).driver_id == bernard_id
     mails = {n.recipient: n.body for n in _driver_mails(db)}
     assert set(mails) == {"alain@crt.example", "bernard@crt.example"}

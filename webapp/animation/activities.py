@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from scheduling import sessions as sessions_uc
 from scheduling.models import Activity, ActivitySession, Audience, Field, Frequency
+from scheduling.notifications import plural
 from webapp.agenda import availability_of
 from webapp.animation import bp
 from webapp.animation.common import (
@@ -269,11 +270,17 @@ def edit_session(session_id: int) -> str | Response:
             told = len({b.person_id for b in change.affected})
             message = "Séance modifiée."
             if told:
-                message += f" {told} personne(s) inscrite(s) prévenue(s) du changement."
-            if change.promoted:
-                message += (
-                    f" {len(change.promoted)} personne(s) de la liste d'attente confirmée(s)."
+                told_text = plural(
+                    told, "personne inscrite prévenue", "personnes inscrites prévenues"
                 )
+                message += f" {told_text} du changement."
+            if change.promoted:
+                promoted = plural(
+                    len(change.promoted),
+                    "personne de la liste d'attente confirmée",
+                    "personnes de la liste d'attente confirmées",
+                )
+                message += f" {promoted}."
             flash(message, "success")
             return redirect(url_for("animation.roster", session_id=s.id))
         _show_errors(form, dict(change.errors))

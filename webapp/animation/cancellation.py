@@ -12,6 +12,7 @@ from scheduling.notifications import (
     mark_call_done,
     pending_emails,
     phone_to_call,
+    plural,
 )
 from scheduling.sessions import cancel_session
 from webapp.animation import bp
@@ -45,8 +46,9 @@ def cancel(session_id: int) -> str | Response:
                 n for n in change.notifications if n.channel is NotificationChannel.phone_call
             ]
             flash(
-                f"Séance annulée. {len(mailed)} personne(s) prévenue(s) par e-mail ; "
-                f"{len(to_call)} appel(s) à passer.",
+                "Séance annulée. "
+                f"{plural(len(mailed), 'personne prévenue', 'personnes prévenues')} par e-mail ; "
+                f"{plural(len(to_call), 'appel', 'appels')} à passer.",
                 "success",
             )
             if to_call:

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from scheduling import booking as booking_uc
 from scheduling.models import ActivitySession, Booking, BookingStatus, Mobility
+from scheduling.notifications import plural
 from scheduling.sessions import Attendance, set_attendance
 from webapp.animation import bp
 from webapp.animation.common import actor, phone_href, session_or_404, staff_only
@@ -114,7 +115,10 @@ def take_attendance(session_id: int) -> Response:
         flash(result.message, "error")
     else:
         present = sum(1 for m in marks.values() if m is Attendance.present)
-        flash(f"Appel enregistré : {present} présent(s) sur {len(marks)}.", "success")
+        flash(
+            f"Appel enregistré : {plural(present, 'présent', 'présents')} sur {len(marks)}.",
+            "success",
+        )
     return redirect(url_for("animation.roster", session_id=s.id))
 
 

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from scheduling.models import Centre
+from scheduling.notifications import plural
 from scheduling.transport import find_day, summary_words
 from scheduling.transport_models import DayStatus
 from webapp.db import session_scope
@@ -60,7 +61,7 @@ def describe(day: dt.date, summary: dict[str, Any], *, published: bool = False) 
     ]
     unserved = summary.get("unserved", [])
     if unserved:
-        lines.append(f"  {len(unserved)} trajet(s) non servi(s) :")
+        lines.append(f"  {plural(len(unserved), 'trajet non servi', 'trajets non servis')} :")
         for item in unserved:
             leg = "aller" if item["leg"] == "outbound" else "retour"
             lines.append(f"    - {item['person']} ({leg}) : {item['reason']}")

@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from scheduling.booking import default_pickup_address
 from scheduling.models import Booking, Commune, Role
+from scheduling.notifications import plural
 from scheduling.transport import (
     find_day,
     get_or_create_day,
@@ -157,7 +158,9 @@ def _stop_rows(round_: Round) -> list[StopRow]:
         s, w = load_of_booking(booking)
         sign = 1 if stop.kind is StopKind.pickup else -1
         seats, wheelchairs = seats + sign * s, wheelchairs + sign * w
-        load = f"{seats} place(s)" + (f", {wheelchairs} fauteuil(s)" if wheelchairs else "")
+        load = plural(seats, "place", "places") + (
+            f", {plural(wheelchairs, 'fauteuil', 'fauteuils')}" if wheelchairs else ""
+        )
         promise = ""
         if stop.promised_from and stop.promised_to:
             promise = f"{_hm(stop.promised_from)} – {_hm(stop.promised_to)}"
@@ -280,7 +283,8 @@ def publish(day: str) -> Response:
     send_notifications(notifications)
     flash(
         "Tournées publiées : chaque passager a une heure de passage promise "
-        f"({len(notifications)} message(s) envoyés ou à téléphoner).",
+        f"({plural(len(notifications), 'message envoyé', 'messages envoyés')} "
+        "ou à téléphoner).",
         "success",
     )
     return redirect(url_for("transport.show_day", day=date.isoformat()))

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from scheduling.notifications import plural
 from scheduling.round_drivers import INVALID_CHOICE, driver_choices, set_round_drivers
 from scheduling.transport import find_day
 from scheduling.transport_models import JobStatus
@@ -60,7 +61,11 @@ def round_drivers(day: str) -> str | Response:
                 told = len(result.value)
                 flash(
                     "Chauffeurs enregistrés"
-                    + (f" ; {told} chauffeur(s) prévenu(s) par e-mail." if told else "."),
+                    + (
+                        f" ; {plural(told, 'chauffeur prévenu', 'chauffeurs prévenus')} par e-mail."
+                        if told
+                        else "."
+                    ),
                     "success",
                 )
                 return redirect(url_for("transport.show_day", day=date.isoformat()))
