@@ -69,6 +69,7 @@ def test_cancelling_mails_who_has_an_address_and_lists_the_others_to_call(
 
     calls = text_of(client.get("/animation/appels"))
     assert "Marcel Chassaing" in calls and "05 53 27 40 12" in calls
+    assert "Séance annulée. 2 personnes prévenues par e-mail ; 1 appel à passer." in calls
     assert "Animatrice malade" in calls
     assert "Odette Lasserre" not in calls and "Jeanne Delmas" not in calls
     assert "E-mails qui ne sont pas partis" not in calls  # they all left

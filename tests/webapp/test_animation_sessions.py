@@ -161,6 +161,9 @@ def test_editing_one_occurrence_leaves_the_others(
     data = series_form(world, second.starts_at.date(), start_time="15:00", end_time="17:00")
     response = post(client, f"/animation/seances/{second.id}/modifier", data)
     assert response.status_code == 302, text_of(response)
+    assert "Séance modifiée. 1 personne inscrite prévenue du changement." in text_of(
+        client.get(response.headers["Location"])
+    )
 
     after = {s.id: s for s in sessions_of(db, activity_id)}
     assert after[second.id].starts_at.time() == dt.time(15)

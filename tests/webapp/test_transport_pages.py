@@ -210,11 +210,13 @@ def test_build_shows_progress_then_rounds_with_map_and_table_then_publish(
     assert "4 passagers" in page
     assert "Jeanne Passager" in page and "Prise en charge" in page
     assert "Publier les tournées" in page
+    assert "(s)" not in page and re.search(r"\b1 place\b", page)
 
     response = post(client, f"/transport/jour/{day}/publier")
     assert response.status_code == 302
     page = text_of(client.get(f"/transport/jour/{day}"))
     assert "publiées" in page
+    assert re.search(r"\((1 message envoyé|[2-9]\d* messages envoyés) ou à téléphoner\)", page)
     stops = read(db, select(RoundStop).where(RoundStop.booking_id.in_(booking_ids)))
     pickups = [s for s in stops if s.kind is StopKind.pickup]
     assert pickups and all(s.promised_from is not None for s in pickups)
@@ -318,6 +320,7 @@ def test_the_cli_builds_a_day_and_prints_its_summary(
     assert "Rose Fauteuil (aller) : aucun véhicule n'a de place pour un fauteuil roulant" in (
         result.output
     )
+    assert "  1 trajet non servi :" in result.output.splitlines()
 
     bad = runner.invoke(args=["rounds", "build", "demain"])
     assert bad.exit_code != 0 and "Traceback" not in bad.output
