@@ -246,17 +246,6 @@ class Darp:
                 return [leave, *begin, back]
         return None
 
-    def route_distance(self, v: int, seq: Sequence[int]) -> float:
-        if not seq:
-            return 0.0
-        D = self.dist
-        prev = self.start[v]
-        total = 0.0
-        for node in seq:
-            total += D[prev][node]
-            prev = node
-        return total + D[prev][self.end[v]]
-
     def state(self, v: int, seq: Sequence[int]) -> RouteState | None:
         begin = self.schedule(v, seq)
         if begin is None:

@@ -16,7 +16,7 @@ from routing import alns
 from routing.check import check
 from routing.instance import Instance, build_instance
 from routing.problem import Location, Problem, Request, Travel, Vehicle, load_problem
-from routing.solver import make_solution, schedule_route, total_distance
+from routing.solver import make_solution, route_distance, schedule_route, total_distance
 from routing.travel import travel_matrices
 
 DATA = Path(__file__).parent / "data"
@@ -162,7 +162,7 @@ def test_the_cheapest_feasible_insertion_is_never_pruned(monkeypatch: pytest.Mon
                 for j in range(i, len(route.seq) + 1):
                     seq = inserted(route, k, i, j)
                     if data.schedule(v, seq) is not None:
-                        brute.append(data.route_distance(v, seq) - route.distance)
+                        brute.append(route_distance(data.inst, v, seq) - route.distance)
             offered = [
                 cost
                 for cost, i, j in data.insertions(k, v, route)
